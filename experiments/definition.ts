@@ -1,0 +1,46 @@
+/**
+ * What a shipped study is: its parameters (each with a default value or a list of values to
+ * sweep), what `--quick` changes, how many replications, and a function that runs ONE
+ * replication of ONE configuration and returns its metrics. The runner does the rest: grid
+ * expansion, seeds and common random numbers, summaries, CSV, resuming, workers and shards.
+ */
+import type { RandomStreams } from "../sim/random.js";
+
+export type ParamValue = number | string;
+export type Config = Record<string, ParamValue>;
+/** Metric name → value, in the order they should appear in the CSV. */
+export type Metrics = Record<string, number>;
+
+export interface ParamSpec {
+  description: string;
+  kind: "number" | "integer" | "string";
+  /** One value, or a list of values that the experiment sweeps by default. */
+  default: ParamValue | ParamValue[];
+  min?: number;
+  /** The value must be strictly greater than `min`. */
+  exclusiveMin?: boolean;
+  max?: number;
+  choices?: readonly string[];
+}
+
+export interface RunContext {
+  seed: number;
+  replication: number;
+  /** Streams of (seed, replication, name): the same for every config of this replication. */
+  streams: RandomStreams;
+}
+
+export interface ExperimentDefinition {
+  name: string;
+  /** The question the study answers, in one line (shown by `svcsim list`). */
+  question: string;
+  params: Record<string, ParamSpec>;
+  /** Parameter overrides applied by `--quick` (a run of under a minute on a 2-core machine). */
+  quick: Record<string, ParamValue | ParamValue[]>;
+  replications: { full: number; quick: number };
+  /** Checks across parameters (e.g. a stable queue); throws InputError. */
+  validate?(config: Config): void;
+  run(config: Config, ctx: RunContext): Metrics | Promise<Metrics>;
+  /** Exact values from theory or published figures, written as summary rows beside ours. */
+  reference?(config: Config): Metrics;
+}

@@ -1,0 +1,230 @@
+/**
+ * Runs a plan: each task (config × replication) with its own streams, finished tasks kept as
+ * small part files so an interrupted run resumes where it stopped, then the long CSV of
+ * DESIGN.md with per-replication rows and summary rows (mean and Student-t 95 % CI).
+ * Shards write their rows plus a manifest; `mergeShards` rebuilds exactly what one unsharded
+ * run writes.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { InputError } from "../sim/errors.js";
+import { RandomStreams } from "../sim/random.js";
+import { summarize } from "../sim/summary.js";
+import { formatDecimal, readCsv, writeCsvAtomic, type CsvRow } from "./csv.js";
+import type { Config, ExperimentDefinition, Metrics } from "./definition.js";
+import { shardTasks, type Plan, type Task } from "./plan.js";
+import type { Progress } from "./progress.js";
+
+export interface RunPlanOptions {
+  outDir: string;
+  shard?: { index: number; count: number };
+  /** Runs tasks elsewhere (a worker pool); in-process when absent. */
+  execute?: (task: TaskInput) => Promise<Metrics>;
+  progress?: Progress;
+}
+
+/** Everything a worker needs to run one task. */
+export interface TaskInput {
+  experiment: string;
+  config: Config;
+  seed: number;
+  replication: number;
+}
+
+export interface RunResult {
+  csvPath: string;
+  rows: CsvRow[];
+  /** Tasks that were already done in outDir and not run again. */
+  resumed: number;
+}
+
+export async function runTaskInProcess(def: ExperimentDefinition, input: TaskInput): Promise<Metrics> {
+  const streams = new RandomStreams(input.seed, input.replication);
+  return def.run(input.config, { seed: input.seed, replication: input.replication, streams });
+}
+
+function taskKey(input: TaskInput): string {
+  const text = JSON.stringify([input.experiment, input.seed, input.replication, Object.entries(input.config)]);
+  return createHash("sha256").update(text).digest("hex").slice(0, 24);
+}
+
+function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function taskInput(plan: Plan, task: Task): TaskInput {
+  return { experiment: plan.experiment, config: plan.configs[task.configIndex], seed: plan.seed, replication: task.replication };
+}
+
+export async function runPlan(def: ExperimentDefinition, plan: Plan, options: RunPlanOptions): Promise<RunResult> {
+  const tasks = shardTasks(plan, options.shard);
+  const partsDir = join(options.outDir, ".parts", plan.experiment);
+  const results = new Map<number, Metrics>();
+  const todo: Task[] = [];
+  for (const task of tasks) {
+    const path = join(partsDir, `${taskKey(taskInput(plan, task))}.json`);
+    if (existsSync(path)) results.set(task.index, JSON.parse(readFileSync(path, "utf8")) as Metrics);
+    else todo.push(task);
+  }
+  const resumed = results.size;
+  options.progress?.start(tasks.length, resumed);
+  const execute = options.execute ?? ((input: TaskInput) => runTaskInProcess(def, input));
+  if (todo.length > 0) mkdirSync(partsDir, { recursive: true });
+  await Promise.all(
+    todo.map(async (task) => {
+      const input = taskInput(plan, task);
+      const metrics = await execute(input);
+      writeFileAtomic(join(partsDir, `${taskKey(input)}.json`), JSON.stringify(metrics));
+      results.set(task.index, metrics);
+      options.progress?.tick(`${plan.configNames[task.configIndex]} #${task.replication}`);
+    }),
+  );
+  options.progress?.stop();
+
+  const rows = buildRows(def, plan, results, options.shard === undefined);
+  const csvPath = join(options.outDir, `${plan.experiment}.csv`);
+  await writeCsvAtomic(csvPath, csvHeaders(plan), rows);
+  const manifestPath = join(options.outDir, `${plan.experiment}.manifest.json`);
+  writeFileAtomic(manifestPath, JSON.stringify(manifestOf(plan, options.shard), null, 2) + "\n");
+  return { csvPath, rows, resumed };
+}
+
+export function csvHeaders(plan: Plan): string[] {
+  return ["experiment", "config", "replication", "seed", ...plan.paramNames, "metric", "value"];
+}
+
+/** Rows in a fixed order: per config, its replications' metrics, then its summary rows. */
+export function buildRows(def: ExperimentDefinition, plan: Plan, results: Map<number, Metrics>, withSummary: boolean): CsvRow[] {
+  const rows: CsvRow[] = [];
+  plan.configs.forEach((config, configIndex) => {
+    const base = (replication: string): CsvRow => {
+      const row: CsvRow = { experiment: plan.experiment, config: plan.configNames[configIndex], replication, seed: String(plan.seed) };
+      for (const p of plan.paramNames) {
+        const v = config[p];
+        row[p] = typeof v === "number" ? formatDecimal(v) : v;
+      }
+      return row;
+    };
+    const perMetric = new Map<string, number[]>();
+    for (let r = 0; r < plan.replications; r++) {
+      const metrics = results.get(configIndex * plan.replications + r);
+      if (!metrics) continue;
+      for (const [metric, value] of Object.entries(metrics)) {
+        rows.push({ ...base(String(r)), metric, value: formatDecimal(value) });
+        const list = perMetric.get(metric);
+        if (list) list.push(value);
+        else perMetric.set(metric, [value]);
+      }
+    }
+    if (!withSummary) return;
+    for (const [metric, values] of perMetric) {
+      const s = summarize(values);
+      rows.push({ ...base("all"), metric: `${metric}_mean`, value: formatDecimal(s.mean) });
+      rows.push({ ...base("all"), metric: `${metric}_ci95_low`, value: formatDecimal(s.ci95Low) });
+      rows.push({ ...base("all"), metric: `${metric}_ci95_high`, value: formatDecimal(s.ci95High) });
+    }
+    const reference = def.reference?.(config) ?? {};
+    for (const [metric, value] of Object.entries(reference)) {
+      rows.push({ ...base("all"), metric, value: formatDecimal(value) });
+    }
+  });
+  return rows;
+}
+
+interface Manifest {
+  experiment: string;
+  seed: number;
+  replications: number;
+  quick: boolean;
+  paramNames: string[];
+  swept: string[];
+  configs: Config[];
+  configNames: string[];
+  shard: { index: number; count: number } | null;
+}
+
+function manifestOf(plan: Plan, shard: { index: number; count: number } | undefined): Manifest {
+  const { experiment, seed, replications, quick, paramNames, swept, configs, configNames } = plan;
+  return { experiment, seed, replications, quick, paramNames, swept, configs, configNames, shard: shard ?? null };
+}
+
+/**
+ * Joins the outputs of shards (each DIR holding NAME.csv and NAME.manifest.json) into exactly
+ * what one unsharded run writes. Throws InputError if shards disagree or some task is missing.
+ */
+export async function mergeShards(
+  dirs: string[],
+  lookup: (name: string) => ExperimentDefinition | undefined,
+): Promise<{ plan: Plan; def: ExperimentDefinition; rows: CsvRow[] }> {
+  let first: Manifest | undefined;
+  const results = new Map<number, Metrics>();
+  const paramKey = (m: Manifest) => JSON.stringify([m.experiment, m.seed, m.replications, m.quick, m.paramNames, m.configs]);
+  for (const dir of dirs) {
+    const manifests = existsSync(dir) ? readManifests(dir) : [];
+    if (manifests.length !== 1) {
+      throw new InputError("cannot merge this directory", {
+        file: dir,
+        expected: "exactly one NAME.manifest.json written by `svcsim exp ... --shard I/N`",
+        found: `${manifests.length}`,
+      });
+    }
+    const [manifestPath, manifest] = manifests[0];
+    if (first && paramKey(first) !== paramKey(manifest)) {
+      throw new InputError("shards of different runs cannot be merged", {
+        file: manifestPath,
+        expected: `the experiment, seed, replications and parameters of ${dirs[0]}`,
+        found: "different ones",
+      });
+    }
+    first ??= manifest;
+    const { rows } = await readCsv(join(dir, `${manifest.experiment}.csv`));
+    const configIndex = new Map(manifest.configNames.map((n, i) => [n, i]));
+    for (const row of rows) {
+      if (row.replication === "all") continue;
+      const ci = configIndex.get(row.config);
+      if (ci === undefined) throw new InputError("row of an unknown config", { file: dir, fieldPath: "config", found: row.config });
+      const index = ci * manifest.replications + Number(row.replication);
+      let m = results.get(index);
+      if (!m) results.set(index, (m = {}));
+      m[row.metric] = Number(row.value);
+    }
+  }
+  if (!first) throw new InputError("nothing to merge", { expected: "one or more shard directories", found: "none" });
+  const def = lookup(first.experiment);
+  if (!def) throw new InputError("unknown experiment in manifest", { fieldPath: "experiment", found: first.experiment });
+  const plan: Plan = {
+    ...first,
+    tasks: first.configs.flatMap((_, ci) =>
+      Array.from({ length: first.replications }, (_unused, r) => ({ index: ci * first.replications + r, configIndex: ci, replication: r })),
+    ),
+  };
+  const missing = plan.tasks.filter((t) => !results.has(t.index));
+  if (missing.length > 0) {
+    throw new InputError("shards are missing tasks", {
+      expected: `${plan.tasks.length} tasks`,
+      found: `${plan.tasks.length - missing.length} (first missing: ${plan.configNames[missing[0].configIndex]} replication ${missing[0].replication})`,
+    });
+  }
+  return { plan, def, rows: buildRows(def, plan, results, true) };
+}
+
+function readManifests(dir: string): [string, Manifest][] {
+  const out: [string, Manifest][] = [];
+  for (const name of readdirSafe(dir)) {
+    if (!name.endsWith(".manifest.json")) continue;
+    const path = join(dir, name);
+    out.push([path, JSON.parse(readFileSync(path, "utf8")) as Manifest]);
+  }
+  return out;
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
