@@ -17,14 +17,14 @@ function runSuite(suite: Benchmark.Suite): Promise<void> {
   return new Promise((resolve, reject) => {
     suite
       .on("cycle", (event: Benchmark.Event) => {
-        const b = event.target as Benchmark;
+        const b = event.target as unknown as Benchmark;
         const hz = b.hz ?? 0;
         const rme = b.stats?.rme ?? 0;
         const per = hz > 0 ? 1 / hz : 0;
         const perText = per >= 1 ? `${per.toFixed(3)} s` : per >= 1e-3 ? `${(per * 1e3).toFixed(3)} ms` : `${(per * 1e6).toFixed(3)} µs`;
         process.stdout.write(`  ${String(b.name).padEnd(58)} ${hz.toExponential(3).padStart(10)} ops/s ±${rme.toFixed(1)}%  (${perText}/op, ${b.stats?.sample.length ?? 0} samples)\n`);
       })
-      .on("error", (event: Benchmark.Event) => reject((event.target as Benchmark).error))
+      .on("error", (event: Benchmark.Event) => reject((event.target as unknown as Benchmark).error))
       .on("complete", () => resolve())
       .run({ async: false });
   });
