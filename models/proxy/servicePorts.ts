@@ -25,7 +25,10 @@ export interface ProxyEndpoint {
 export interface ServicePortInfo {
   service: ServiceState;
   port: ServicePortState;
-  /** kube-proxy's ServicePortName: "ns/name:portname" ("ns/name" for an unnamed port gives "ns/name:"). */
+  /**
+   * kube-proxy's ServicePortName.String(): "ns/name:portname", or just "ns/name" for an unnamed
+   * port (kube-proxy's fmtPortName adds the colon only when the port has a name).
+   */
   name: string;
   /** Every endpoint of this port (ready, serving or terminating), sorted by key. */
   endpoints: ProxyEndpoint[];
@@ -98,7 +101,7 @@ export function servicePortsForNode(state: ClusterState, nodeName: string): Serv
       out.push({
         service: svc,
         port,
-        name: `${svc.namespace}/${svc.name}:${port.name}`,
+        name: port.name === "" ? `${svc.namespace}/${svc.name}` : `${svc.namespace}/${svc.name}:${port.name}`,
         endpoints,
         clusterEndpoints,
         localEndpoints,
