@@ -1,0 +1,357 @@
+/**
+ * Step one of the iptables mode: the cluster state, as one node sees it, reduced to one compact
+ * record per Service port with every decision kube-proxy's syncProxyRules makes for it
+ * (pkg/proxy/iptables/proxier.go): which endpoints serve Cluster and Local traffic
+ * (proxy.CategorizeEndpoints, without topology hints), which chains exist, which filter rules
+ * reject or drop. The renderer and the fast path both read these records, so neither re-derives
+ * policy; the renderer never allocates per-rule objects.
+ */
+import type { ClusterState, Protocol } from "../../cluster/types.js";
+import { cidrContains, tryParseCidr, tryParseIPv4 } from "../../network/ip.js";
+import type { Cidr } from "../../network/ip.js";
+import { endpointHash, portProtoHash } from "../hash.js";
+import { servicePortsForNode } from "../servicePorts.js";
+import type { ProxyEndpoint, ServicePortInfo } from "../servicePorts.js";
+import { LARGE_CLUSTER_ENDPOINTS_THRESHOLD, resolveOptions } from "./options.js";
+import type { IptablesOptions, ResolvedIptablesOptions } from "./options.js";
+
+export type ProtoName = "tcp" | "udp" | "sctp";
+
+/** Small integer codes for protocols, used in the typed arrays of the fast path. */
+export const PROTO_CODE: Record<Protocol, number> = { TCP: 1, UDP: 2, SCTP: 3 };
+export const PROTO_NAME: Record<Protocol, ProtoName> = { TCP: "tcp", UDP: "udp", SCTP: "sctp" };
+
+export interface EndpointPlan {
+  /** "ip:port", kube-proxy's endpoint String(). */
+  key: string;
+  ipText: string;
+  ip: number;
+  port: number;
+  /** KUBE-SEP-... */
+  sepChain: string;
+}
+
+/** Which chain the cluster-IP masquerade rule is appended to. */
+export const MASQ_NONE = 0;
+export const MASQ_IN_SVC = 1;
+export const MASQ_IN_SVL = 2;
+
+export interface ServicePortPlan {
+  /** kube-proxy's ServicePortName string: "ns/name:port" or "ns/name". */
+  name: string;
+  /** "ns/name", to select the Service's chains in a partial sync. */
+  serviceKey: string;
+  proto: ProtoName;
+  protoCode: number;
+  clusterIP: number;
+  clusterIPText: string;
+  port: number;
+  /** 0 when the port has none. */
+  nodePort: number;
+  /** 0 unless LoadBalancer with externalTrafficPolicy Local. */
+  healthCheckNodePort: number;
+  externalIPs: number[];
+  externalIPTexts: string[];
+  lbIPs: number[];
+  lbIPTexts: string[];
+  sourceRanges: Cidr[];
+  /** A source range contains the node's IP: LB IPs are allowed as sources too. */
+  allowFromNode: boolean;
+  /** ClientIP affinity timeout in seconds, 0 without affinity. */
+  affinitySeconds: number;
+  internalPolicyLocal: boolean;
+  externalPolicyLocal: boolean;
+  hasEndpoints: boolean;
+  hasInternalEndpoints: boolean;
+  hasExternalEndpoints: boolean;
+  usesClusterChain: boolean;
+  usesLocalChain: boolean;
+  usesExternalChain: boolean;
+  usesFirewallChain: boolean;
+  /** MASQ_NONE, MASQ_IN_SVC or MASQ_IN_SVL. */
+  masqChain: number;
+  svcChain: string;
+  svlChain: string;
+  extChain: string;
+  fwChain: string;
+  clusterEndpoints: EndpointPlan[];
+  localEndpoints: EndpointPlan[];
+  /** Endpoints that get a KUBE-SEP chain, sorted by key. */
+  reachableEndpoints: EndpointPlan[];
+  /** All endpoints of the port in its slices, usable or not (for large-cluster mode). */
+  endpointCount: number;
+}
+
+export interface IptablesModel {
+  options: ResolvedIptablesOptions;
+  nodeIP: number;
+  nodeIPText: string;
+  /** --cluster-cidr, or null when empty (kube-proxy then has no local-traffic detector). */
+  clusterCIDR: Cidr | null;
+  largeClusterMode: boolean;
+  totalEndpoints: number;
+  /** In KUBE-SERVICES order: Services in state order, ports in declaration order. */
+  servicePorts: ServicePortPlan[];
+}
+
+function usableEndpoints(eps: ProxyEndpoint[]): ProxyEndpoint[] {
+  const ready = eps.filter((e) => e.conditions.ready);
+  if (ready.length > 0) return ready;
+  return eps.filter((e) => e.conditions.serving && e.conditions.terminating);
+}
+
+/** Union of two key-sorted lists, sorted by key, without duplicates. */
+function mergeSorted(a: ProxyEndpoint[], b: ProxyEndpoint[]): ProxyEndpoint[] {
+  const out: ProxyEndpoint[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i].key < b[j].key)) out.push(a[i++]);
+    else if (i >= a.length || b[j].key < a[i].key) out.push(b[j++]);
+    else {
+      out.push(a[i++]);
+      j++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Compiles the cluster state for one node. Throws when the node is unknown or clusterCIDR is
+ * not a CIDR (an empty clusterCIDR means "no local-traffic detector", as in kube-proxy).
+ */
+export function buildModel(state: ClusterState, options: IptablesOptions): IptablesModel {
+  const opts = resolveOptions(options);
+  const node = state.nodes.find((n) => n.name === opts.nodeName);
+  if (!node) throw new Error(`iptables: node ${JSON.stringify(opts.nodeName)} is not in the cluster state`);
+  const nodeIP = tryParseIPv4(node.ip);
+  if (nodeIP === null) throw new Error(`iptables: node ${node.name} has no IPv4 address (${JSON.stringify(node.ip)})`);
+  let clusterCIDR: Cidr | null = null;
+  if (opts.clusterCIDR !== "") {
+    clusterCIDR = tryParseCidr(opts.clusterCIDR);
+    if (clusterCIDR === null) throw new Error(`iptables: clusterCIDR ${JSON.stringify(opts.clusterCIDR)} is not an IPv4 CIDR`);
+  }
+
+  const servicePorts = planServicePorts(servicePortsForNode(state, opts.nodeName), nodeIP, clusterCIDR, opts);
+  return finishModel(opts, nodeIP, clusterCIDR, servicePorts);
+}
+
+function finishModel(
+  opts: ResolvedIptablesOptions,
+  nodeIP: number,
+  clusterCIDR: Cidr | null,
+  servicePorts: ServicePortPlan[],
+): IptablesModel {
+  let totalEndpoints = 0;
+  for (const sp of servicePorts) totalEndpoints += sp.endpointCount;
+  const largeClusterMode =
+    opts.largeClusterMode === "auto" ? totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD : opts.largeClusterMode;
+  return {
+    options: opts,
+    nodeIP,
+    nodeIPText: canonicalIPv4(nodeIP),
+    clusterCIDR,
+    largeClusterMode,
+    totalEndpoints,
+    servicePorts,
+  };
+}
+
+/**
+ * Recompiles only the Services named in `changed` ("ns/name"; added, updated or deleted) and
+ * reuses `previous`'s records for the others, keeping the state's Service order. The node,
+ * options and clusterCIDR are those of `previous`.
+ */
+export function updateModel(previous: IptablesModel, state: ClusterState, changed: ReadonlySet<string>): IptablesModel {
+  const opts = previous.options;
+  const previousByService = new Map<string, ServicePortPlan[]>();
+  for (const sp of previous.servicePorts) {
+    const list = previousByService.get(sp.serviceKey);
+    if (list) list.push(sp);
+    else previousByService.set(sp.serviceKey, [sp]);
+  }
+  const recompile = new Set(changed);
+  for (const svc of state.services) {
+    const key = `${svc.namespace}/${svc.name}`;
+    if (!previousByService.has(key)) recompile.add(key);
+  }
+  const partial: ClusterState = {
+    ...state,
+    services: state.services.filter((s) => recompile.has(`${s.namespace}/${s.name}`)),
+    endpointSlices: state.endpointSlices.filter((s) => recompile.has(`${s.namespace}/${s.serviceName}`)),
+  };
+  const fresh = new Map<string, ServicePortPlan[]>();
+  for (const sp of planServicePorts(servicePortsForNode(partial, opts.nodeName), previous.nodeIP, previous.clusterCIDR, opts)) {
+    const list = fresh.get(sp.serviceKey);
+    if (list) list.push(sp);
+    else fresh.set(sp.serviceKey, [sp]);
+  }
+  const servicePorts: ServicePortPlan[] = [];
+  for (const svc of state.services) {
+    const key = `${svc.namespace}/${svc.name}`;
+    const plans = recompile.has(key) ? fresh.get(key) : previousByService.get(key);
+    if (plans) for (const p of plans) servicePorts.push(p);
+  }
+  return finishModel(opts, previous.nodeIP, previous.clusterCIDR, servicePorts);
+}
+
+function planServicePorts(
+  sps: ServicePortInfo[],
+  nodeIP: number,
+  clusterCIDR: Cidr | null,
+  opts: ResolvedIptablesOptions,
+): ServicePortPlan[] {
+  const servicePorts: ServicePortPlan[] = [];
+  for (const sp of sps) {
+    const svc = sp.service;
+    const clusterIP = svc.clusterIP === null ? null : tryParseIPv4(svc.clusterIP);
+    if (clusterIP === null) continue; // IPv6 or unset: not this (IPv4) proxier's business.
+    const name = sp.name;
+    const proto = PROTO_NAME[sp.port.protocol];
+    const hash = portProtoHash(name, proto);
+
+    const externalIPs: number[] = [];
+    const externalIPTexts: string[] = [];
+    for (const text of svc.externalIPs) {
+      const ip = tryParseIPv4(text.trim());
+      if (ip === null) continue;
+      externalIPs.push(ip);
+      externalIPTexts.push(canonicalIPv4(ip));
+    }
+    const lbIPs: number[] = [];
+    const lbIPTexts: string[] = [];
+    for (const text of svc.loadBalancerIngress) {
+      const ip = tryParseIPv4(text.trim());
+      if (ip === null) continue;
+      lbIPs.push(ip);
+      lbIPTexts.push(canonicalIPv4(ip));
+    }
+    const sourceRanges: Cidr[] = [];
+    let allowFromNode = false;
+    for (const text of svc.loadBalancerSourceRanges) {
+      const cidr = tryParseCidr(text.trim());
+      if (cidr === null) continue;
+      sourceRanges.push(cidr);
+      if (cidrContains(cidr, nodeIP)) allowFromNode = true;
+    }
+
+    const nodePort = sp.port.nodePort ?? 0;
+    const externallyAccessible = nodePort !== 0 || lbIPs.length > 0 || externalIPs.length > 0;
+    const internalPolicyLocal = svc.internalTrafficPolicy === "Local";
+    const externalPolicyLocal =
+      (svc.type === "LoadBalancer" || svc.type === "NodePort") && svc.externalTrafficPolicy === "Local";
+    const healthCheckNodePort =
+      svc.type === "LoadBalancer" && svc.externalTrafficPolicy === "Local" ? (svc.healthCheckNodePort ?? 0) : 0;
+
+    // proxy.CategorizeEndpoints (topology hints not modelled).
+    const usesClusterEndpoints = !internalPolicyLocal || externallyAccessible;
+    const usesLocalEndpoints = internalPolicyLocal || (externalPolicyLocal && externallyAccessible);
+    const all = sp.endpoints;
+    const cluster = usesClusterEndpoints ? usableEndpoints(all) : [];
+    let hasEndpoints = cluster.length > 0;
+    let local: ProxyEndpoint[] = [];
+    let reachable: ProxyEndpoint[];
+    if (!usesLocalEndpoints) {
+      reachable = cluster;
+    } else {
+      for (const e of all) {
+        if (e.conditions.ready || (e.conditions.serving && e.conditions.terminating)) {
+          hasEndpoints = true;
+          break;
+        }
+      }
+      local = usableEndpoints(all.filter((e) => e.isLocal));
+      // kube-proxy merges the two lists through a map (random order); we keep them sorted.
+      reachable = usesClusterEndpoints ? mergeSorted(cluster, local) : local;
+    }
+
+    const plans = new Map<string, EndpointPlan>();
+    const reachableEndpoints = reachable.map((e) => {
+      const ip = tryParseIPv4(e.ip) ?? 0;
+      const plan: EndpointPlan = {
+        key: e.key,
+        ipText: e.ip,
+        ip,
+        port: e.port,
+        sepChain: "KUBE-SEP-" + endpointHash(name, proto, e.key),
+      };
+      plans.set(e.key, plan);
+      return plan;
+    });
+    const planOf = (e: ProxyEndpoint): EndpointPlan => plans.get(e.key) as EndpointPlan;
+
+    const usesClusterChain = cluster.length > 0 && usesClusterEndpoints;
+    const usesLocalChain = local.length > 0 && usesLocalEndpoints;
+    const hasInternalEndpoints = internalPolicyLocal ? hasEndpoints && local.length > 0 : hasEndpoints;
+    const hasExternalEndpoints = externalPolicyLocal ? hasEndpoints && local.length > 0 : hasEndpoints;
+    const masqDetector = opts.masqueradeAll || clusterCIDR !== null;
+    const masqChain = hasInternalEndpoints && masqDetector ? (internalPolicyLocal ? MASQ_IN_SVL : MASQ_IN_SVC) : MASQ_NONE;
+
+    servicePorts.push({
+      name,
+      serviceKey: `${svc.namespace}/${svc.name}`,
+      proto,
+      protoCode: PROTO_CODE[sp.port.protocol],
+      clusterIP,
+      clusterIPText: canonicalIPv4(clusterIP),
+      port: sp.port.port,
+      nodePort,
+      healthCheckNodePort,
+      externalIPs,
+      externalIPTexts,
+      lbIPs,
+      lbIPTexts,
+      sourceRanges,
+      allowFromNode,
+      affinitySeconds: svc.sessionAffinity === "ClientIP" ? svc.sessionAffinityTimeoutSeconds : 0,
+      internalPolicyLocal,
+      externalPolicyLocal,
+      hasEndpoints,
+      hasInternalEndpoints,
+      hasExternalEndpoints,
+      usesClusterChain,
+      usesLocalChain,
+      usesExternalChain: hasEndpoints && externallyAccessible,
+      usesFirewallChain: hasEndpoints && lbIPs.length > 0 && sourceRanges.length > 0,
+      masqChain,
+      svcChain: "KUBE-SVC-" + hash,
+      svlChain: "KUBE-SVL-" + hash,
+      extChain: "KUBE-EXT-" + hash,
+      fwChain: "KUBE-FW-" + hash,
+      clusterEndpoints: cluster.map(planOf),
+      localEndpoints: local.map(planOf),
+      reachableEndpoints,
+      endpointCount: all.length,
+    });
+  }
+  return servicePorts;
+}
+
+function canonicalIPv4(v: number): string {
+  return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+const probabilityCache: string[] = [];
+
+/**
+ * kube-proxy's computeProbability(n): fmt.Sprintf("%0.10f", 1.0/float64(n)). Go rounds the
+ * exact binary value half-to-even; JavaScript's toFixed rounds exact ties up, which differs for
+ * n = 2048, 4096, ... (1/2048 = 0.00048828125 exactly: Go prints 0.0004882812).
+ */
+export function computeProbability(n: number): string {
+  const cached = probabilityCache[n];
+  if (cached !== undefined) return cached;
+  const x = 1 / n;
+  let s = x.toFixed(10);
+  const exact = x.toFixed(100);
+  const dot = exact.indexOf(".");
+  const rest = exact.slice(dot + 11);
+  if (/^50*$/.test(rest)) {
+    // An exact tie: keep the truncated digits when the last one is even.
+    const truncated = exact.slice(0, dot + 11);
+    const last = truncated.charCodeAt(truncated.length - 1) - 48;
+    if (last % 2 === 0) s = truncated;
+  }
+  if (n < 100_000) probabilityCache[n] = s;
+  return s;
+}
