@@ -50,7 +50,7 @@ export class ConstantArrivals implements ArrivalBase {
   get text(): string {
     return `const(${formatRate(this.ratePerSecond)})`;
   }
-  nextGap(): Nanos {
+  nextGap(_rng?: Rng): Nanos {
     return this.period;
   }
   /** A uniformly random phase in (0, period], so that several such clients do not fire in lockstep. */

@@ -52,7 +52,7 @@ export class Constant implements Distribution {
   get text(): string {
     return `const(${fmtTime(this.value)})`;
   }
-  sample(): number {
+  sample(_rng?: Rng): number {
     return this.value;
   }
 }

@@ -1,0 +1,262 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { Simulation } from "./engine.js";
+import type { EventId } from "./engine.js";
+
+describe("Simulation: order", () => {
+  it("fires events in time order and equal times first-in first-out", () => {
+    const sim = new Simulation();
+    const log: Array<[number, number]> = [];
+    const h = sim.on((arg) => log.push([sim.now, arg]));
+    sim.schedule(30, h, 1);
+    sim.schedule(10, h, 2);
+    sim.schedule(20, h, 3);
+    sim.schedule(10, h, 4);
+    sim.scheduleAt(10, h, 5);
+    sim.schedule(0, h, 6);
+    sim.run();
+    expect(log).toEqual([
+      [0, 6],
+      [10, 2],
+      [10, 4],
+      [10, 5],
+      [20, 3],
+      [30, 1],
+    ]);
+    expect(sim.eventsProcessed).toBe(6);
+    expect(sim.pending).toBe(0);
+  });
+
+  it("puts an event scheduled for now from a handler after the events already due now", () => {
+    const sim = new Simulation();
+    const log: string[] = [];
+    const later = sim.on((_a, p: string) => log.push(p));
+    const first = sim.on(() => {
+      log.push("first");
+      sim.schedule(0, later, 0, "zero-delay from first");
+    });
+    sim.schedule(5, first);
+    sim.schedule(5, later, 0, "second");
+    sim.run();
+    expect(log).toEqual(["first", "second", "zero-delay from first"]);
+  });
+
+  it("matches a model priority queue for random schedules, including events scheduled by handlers", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 50 }), fc.boolean()), { minLength: 1, maxLength: 200 }), (ops) => {
+        const sim = new Simulation();
+        const fired: number[] = [];
+        const child = sim.on((id) => fired.push(id));
+        const parent = sim.on((id) => {
+          fired.push(id);
+          sim.schedule(3, child, id + 10_000); // each parent spawns a child 3 ns later
+        });
+        ops.forEach(([t, spawns], id) => sim.scheduleAt(t, spawns ? parent : child, id));
+        sim.run();
+
+        // The model: a list kept sorted by (time, insertion number).
+        type Entry = { t: number; seq: number; id: number };
+        const queue: Entry[] = ops.map(([t], id) => ({ t, seq: id, id }));
+        let seq = queue.length;
+        const want: number[] = [];
+        while (queue.length > 0) {
+          queue.sort((a, b) => a.t - b.t || a.seq - b.seq);
+          const e = queue.shift() as Entry;
+          want.push(e.id);
+          if (e.id < 10_000 && ops[e.id][1]) queue.push({ t: e.t + 3, seq: seq++, id: e.id + 10_000 });
+        }
+        expect(fired).toEqual(want);
+      }),
+    );
+  });
+
+  it("passes the numeric argument and the payload", () => {
+    const sim = new Simulation();
+    const got: Array<[number, { name: string } | undefined]> = [];
+    const h = sim.on<{ name: string } | undefined>((arg, payload) => got.push([arg, payload]));
+    sim.schedule(1, h, 42, { name: "a" });
+    sim.schedule(2, h);
+    sim.run();
+    expect(got).toEqual([
+      [42, { name: "a" }],
+      [0, undefined],
+    ]);
+  });
+
+  it("rounds times to whole nanoseconds", () => {
+    const sim = new Simulation();
+    const times: number[] = [];
+    const h = sim.on(() => times.push(sim.now));
+    sim.schedule(1234.6, h);
+    sim.schedule(0.4, h);
+    sim.run();
+    expect(times).toEqual([0, 1235]);
+  });
+});
+
+describe("Simulation: cancel", () => {
+  it("cancels a pending event once; it does not fire and is not counted as pending", () => {
+    const sim = new Simulation();
+    const fired: number[] = [];
+    const h = sim.on((arg) => fired.push(arg));
+    const a = sim.schedule(10, h, 1);
+    const b = sim.schedule(20, h, 2);
+    sim.schedule(30, h, 3);
+    expect(sim.pending).toBe(3);
+    expect(sim.cancel(b)).toBe(true);
+    expect(sim.cancel(b)).toBe(false);
+    expect(sim.pending).toBe(2);
+    sim.run();
+    expect(fired).toEqual([1, 3]);
+    expect(sim.cancel(a)).toBe(false); // already fired
+    expect(sim.eventsProcessed).toBe(2);
+  });
+
+  it("does not let a stale id cancel a later event that reuses its slot", () => {
+    const sim = new Simulation();
+    const fired: number[] = [];
+    const h = sim.on((arg) => fired.push(arg));
+    const old = sim.schedule(1, h, 1);
+    sim.run();
+    const fresh = sim.schedule(1, h, 2);
+    expect(fresh).not.toBe(old);
+    expect(sim.cancel(old)).toBe(false);
+    sim.run();
+    expect(fired).toEqual([1, 2]);
+  });
+
+  it("ignores ids that were never issued", () => {
+    const sim = new Simulation();
+    expect(sim.cancel(-1 as EventId)).toBe(false);
+    expect(sim.cancel(1.5 as EventId)).toBe(false);
+    expect(sim.cancel(123456789 as EventId)).toBe(false);
+  });
+
+  it("cancels from inside a handler (a timeout cancelled by the response)", () => {
+    const sim = new Simulation();
+    const log: string[] = [];
+    const timeout = sim.on(() => log.push(`timeout@${sim.now}`));
+    let timer = -1 as EventId;
+    const response = sim.on(() => {
+      log.push(`response@${sim.now}`);
+      expect(sim.cancel(timer)).toBe(true);
+    });
+    timer = sim.schedule(100, timeout);
+    sim.schedule(40, response);
+    sim.run();
+    expect(log).toEqual(["response@40"]);
+    expect(sim.now).toBe(40);
+  });
+
+  it("stays correct when most events are cancelled (the heap is compacted)", () => {
+    const sim = new Simulation();
+    const fired: number[] = [];
+    const h = sim.on((arg) => fired.push(arg));
+    const ids: EventId[] = [];
+    for (let i = 0; i < 10_000; i++) ids.push(sim.schedule(10_000 - i, h, i));
+    for (let i = 0; i < 10_000; i++) if (i % 10 !== 0) expect(sim.cancel(ids[i])).toBe(true);
+    expect(sim.pending).toBe(1000);
+    expect(sim.peekTime()).toBe(10_000 - 9990);
+    sim.run();
+    const want = Array.from({ length: 1000 }, (_, k) => 9990 - 10 * k);
+    expect(fired).toEqual(want);
+    for (const id of ids) expect(sim.cancel(id)).toBe(false);
+  });
+});
+
+describe("Simulation: run, stop, step", () => {
+  it("run(until) processes events at or before until, then sets the clock to until", () => {
+    const sim = new Simulation();
+    const fired: number[] = [];
+    const h = sim.on(() => fired.push(sim.now));
+    for (const t of [5, 10, 15]) sim.scheduleAt(t, h);
+    sim.run(10);
+    expect(fired).toEqual([5, 10]);
+    expect(sim.now).toBe(10);
+    expect(sim.pending).toBe(1);
+    sim.run(12);
+    expect(sim.now).toBe(12);
+    expect(fired).toEqual([5, 10]);
+    sim.run();
+    expect(fired).toEqual([5, 10, 15]);
+    expect(sim.now).toBe(15);
+    sim.run(100); // empty queue: the clock still advances
+    expect(sim.now).toBe(100);
+  });
+
+  it("stop() ends run() after the current event; run() resumes", () => {
+    const sim = new Simulation();
+    const fired: number[] = [];
+    const h = sim.on((arg) => {
+      fired.push(arg);
+      if (arg === 2) sim.stop();
+    });
+    for (let i = 1; i <= 4; i++) sim.scheduleAt(i * 10, h, i);
+    sim.run(1000);
+    expect(fired).toEqual([1, 2]);
+    expect(sim.now).toBe(20); // not advanced to `until`
+    sim.run();
+    expect(fired).toEqual([1, 2, 3, 4]);
+    sim.stop(); // outside run: no effect on the next run
+    sim.scheduleAt(50, h, 5);
+    sim.run();
+    expect(fired).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("step() processes one event at a time, skipping cancelled ones", () => {
+    const sim = new Simulation();
+    const fired: number[] = [];
+    const h = sim.on((arg) => fired.push(arg));
+    sim.schedule(1, h, 1);
+    const b = sim.schedule(2, h, 2);
+    sim.schedule(3, h, 3);
+    sim.cancel(b);
+    expect(sim.step()).toBe(true);
+    expect(fired).toEqual([1]);
+    expect(sim.step()).toBe(true);
+    expect(fired).toEqual([1, 3]);
+    expect(sim.now).toBe(3);
+    expect(sim.step()).toBe(false);
+  });
+
+  it("propagates a handler's exception and stays usable", () => {
+    const sim = new Simulation();
+    const bad = sim.on(() => {
+      throw new Error("boom");
+    });
+    const ok = sim.on(() => undefined);
+    sim.schedule(1, bad);
+    sim.schedule(2, ok);
+    expect(() => sim.run()).toThrow("boom");
+    expect(sim.now).toBe(1);
+    sim.run();
+    expect(sim.eventsProcessed).toBe(2);
+  });
+});
+
+describe("Simulation: errors", () => {
+  it("refuses the past, negative delays and non-finite times", () => {
+    const sim = new Simulation();
+    const h = sim.on(() => undefined);
+    sim.run(100);
+    expect(() => sim.schedule(-1, h)).toThrow(RangeError);
+    expect(() => sim.schedule(NaN, h)).toThrow(RangeError);
+    expect(() => sim.schedule(Infinity, h)).toThrow(RangeError);
+    expect(() => sim.scheduleAt(99, h)).toThrow(RangeError);
+    expect(() => sim.scheduleAt(NaN, h)).toThrow(RangeError);
+    expect(() => sim.scheduleAt(Infinity, h)).toThrow(RangeError);
+    expect(() => sim.scheduleAt(2 ** 60, h)).toThrow(RangeError);
+    expect(() => sim.run(50)).toThrow(RangeError);
+    expect(() => sim.run(NaN)).toThrow(RangeError);
+    expect(sim.pending).toBe(0);
+    expect(() => sim.scheduleAt(100, h)).not.toThrow();
+  });
+
+  it("refuses unknown handlers and re-entrant run()", () => {
+    const sim = new Simulation();
+    expect(() => sim.schedule(1, 7 as never)).toThrow(RangeError);
+    const h = sim.on(() => sim.run());
+    sim.schedule(1, h);
+    expect(() => sim.run()).toThrow(/already running/);
+  });
+});
