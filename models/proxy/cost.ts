@@ -15,13 +15,14 @@
  *        + mapLookups · (m.perMapLookup + miss · m.missPenalty)
  *        + chainJumps · m.perChainJump
  *
- *   miss = exp(−cacheBytes / workingSet),   workingSet = rules · m.bytesPerRule
- *                                                      + mapElements · m.bytesPerMapElement
+ *   miss = max(0, 1 − cacheBytes / workingSet),   workingSet = rules · m.bytesPerRule
+ *                                                            + mapElements · m.bytesPerMapElement
  *
- * `miss` is the fraction of rule (or bucket) visits that go to memory: about 0 while the rule
- * set fits the cache, rising smoothly towards 1 − cache/workingSet once it has outgrown it
- * (the "characteristic time" approximation of a cache under scattered access). It is what
- * bends iptables' line upwards between 10k and 30k Services.
+ * `miss` is the fraction of rule (or bucket) visits that go to memory: the share of the rule
+ * set that cannot stay resident. 0 while the rule set fits the cache, then rising continuously
+ * (no jump) towards 1 as it outgrows it. It is what bends iptables' line upwards between 10k and
+ * 30k Services. (A smoother law, exp(−cache/workingSet), was tried: it already charges misses
+ * at 10k Services, where the published figures show none, and fitted worse.)
  *
  * A sync (kube-proxy writing its rules) costs, per mode:
  *
@@ -31,9 +32,11 @@
  *
  * (Rw/Cw/Ew: rules/chains/elements written; Rt: rules in the table after the sync.)
  *
- * Variability: both kinds of cost are means; `sampleJitter` draws a multiplicative lognormal
- * factor with mean 1 and the profile's coefficient of variation, which the caller applies with
- * its own seeded stream.
+ * Variability: both kinds of cost are means. `sampleFirstPacketCost` draws one packet's time with
+ * the caller's seeded stream: the round trip times a lognormal factor of mean 1 and coefficient
+ * of variation `jitter.roundTripCv` (network and stack noise), plus the data plane's share times
+ * another of cv `jitter.workCv` (cache state, interrupts). A sync's duration takes one factor of
+ * cv `sync.jitter.cv` (`sampleJitter`).
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
@@ -65,6 +68,14 @@ const jitterSchema = z.strictObject({
   cv: nonNegative,
 });
 
+const firstPacketJitterSchema = z.strictObject({
+  about,
+  /** cv of the factor on the network round trip. */
+  roundTripCv: nonNegative,
+  /** cv of the factor on the data plane's share (conntrack, rules, lookups, misses). */
+  workCv: nonNegative,
+});
+
 const iptablesRestoreSchema = z.strictObject({
   about,
   fixedNs: nonNegative,
@@ -83,7 +94,7 @@ const costProfileSchema = z.strictObject({
     conntrackLookupNs: nonNegative,
     conntrackInsertNs: nonNegative,
     cacheBytes: positive,
-    jitter: jitterSchema,
+    jitter: firstPacketJitterSchema,
     modes: z.strictObject({
       iptables: firstPacketModeSchema,
       nftables: firstPacketModeSchema,
@@ -225,8 +236,8 @@ export interface FirstPacketCostBreakdown {
 export function cacheMissFraction(profile: CostProfile, mode: ProxyModeName, size: DataPlaneSize): number {
   const m = profile.firstPacket.modes[mode];
   const workingSet = size.rules * m.bytesPerRule + size.mapElements * m.bytesPerMapElement;
-  if (!(workingSet > 0)) return 0;
-  return Math.exp(-profile.firstPacket.cacheBytes / workingSet);
+  if (!(workingSet > profile.firstPacket.cacheBytes)) return 0;
+  return 1 - profile.firstPacket.cacheBytes / workingSet;
 }
 
 export function firstPacketCostBreakdown(
@@ -268,6 +279,23 @@ export function firstPacketCostBreakdown(
  */
 export function firstPacketCost(profile: CostProfile, mode: ProxyModeName, work: Work, size: DataPlaneSize): Nanos {
   return firstPacketCostBreakdown(profile, mode, work, size).total;
+}
+
+/**
+ * One first packet's time (ns), jittered: the round trip times a lognormal factor of cv
+ * `jitter.roundTripCv`, plus the rest times one of cv `jitter.workCv`; both factors have mean
+ * 1, so the mean over packets is firstPacketCost. Four draws from `rng` (none for a cv of 0).
+ */
+export function sampleFirstPacketCost(
+  profile: CostProfile,
+  mode: ProxyModeName,
+  work: Work,
+  size: DataPlaneSize,
+  rng: UniformSource,
+): Nanos {
+  const b = firstPacketCostBreakdown(profile, mode, work, size);
+  const j = profile.firstPacket.jitter;
+  return b.roundTrip * sampleJitter(j.roundTripCv, rng) + (b.total - b.roundTrip) * sampleJitter(j.workCv, rng);
 }
 
 /**
@@ -329,7 +357,7 @@ export function syncCost(profile: CostProfile, mode: ProxyModeName, writes: Sync
 /**
  * A multiplicative jitter factor: lognormal with mean 1 and coefficient of variation `cv`
  * (1 exactly when cv is 0, drawing nothing). Two draws from `rng` otherwise (Box–Muller).
- * Multiply a mean cost by it: `firstPacketCost(...) * sampleJitter(profile.firstPacket.jitter.cv, rng)`.
+ * Multiply a mean cost by it: `syncCost(...) * sampleJitter(profile.sync.jitter.cv, rng)`.
  */
 export function sampleJitter(cv: number, rng: UniformSource): number {
   if (cv <= 0) return 1;
