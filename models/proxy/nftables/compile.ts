@@ -9,7 +9,7 @@
  * follow kube-proxy; the only freedom taken is the order of service ports, which kube-proxy
  * takes from a Go map (random per sync) and we take from the cluster state.
  */
-import type { ClusterState, ServiceState } from "../../cluster/types.js";
+import type { ClusterState } from "../../cluster/types.js";
 import { parseCidr, parseIPv4, tryParseCidr } from "../../network/ip.js";
 import type { Cidr } from "../../network/ip.js";
 import { compareEndpointKeys, servicePortsForNode } from "../servicePorts.js";
@@ -301,10 +301,6 @@ function l4(p: string): L4 {
   return p.toLowerCase() as L4;
 }
 
-function servicePortNameString(svc: ServiceState, portName: string): string {
-  return portName === "" ? `${svc.namespace}/${svc.name}` : `${svc.namespace}/${svc.name}:${portName}`;
-}
-
 /** The signature of one Service's ports as this node sees them. */
 export function serviceSignature(ports: readonly ServicePortInfo[]): string {
   const svc = ports[0].service;
@@ -340,7 +336,7 @@ function buildPortSection(sp: ServicePortInfo, o: ResolvedNftOptions): PortSecti
   const svc = sp.service;
   const port = sp.port;
   const proto = l4(port.protocol);
-  const name = servicePortNameString(svc, port.name);
+  const name = sp.name;
   const base = N.servicePortChainNameBase(svc.namespace, svc.name, proto, port.name);
   const clusterName = N.SERVICE_CHAIN_PREFIX + base;
   const localName = N.LOCAL_CHAIN_PREFIX + base;

@@ -5,7 +5,8 @@
  * characters of base32(sha256(the rest)) and the whole base is truncated (with "...") to 240
  * characters, as kube-proxy's hashAndTruncate does.
  */
-import { base32Sha256 } from "./hash.js";
+import crypto from "node:crypto";
+import { base32Prefix16 } from "../hash.js";
 
 export const TABLE = "kube-proxy";
 export const FAMILY = "ip";
@@ -47,9 +48,15 @@ export const FIREWALL_CHAIN_PREFIX = "firewall-";
 /** knftables.NameLengthMax (256) minus the longest prefix with its hyphen (16). */
 const CHAIN_NAME_BASE_LENGTH_MAX = 256 - 16;
 
+/** One-shot sha256 (crypto.hash, Node >= 20.12, is faster than createHash for short input). */
+const sha256: (data: string) => Uint8Array =
+  typeof crypto.hash === "function"
+    ? (data) => crypto.hash("sha256", data, "buffer")
+    : (data) => crypto.createHash("sha256").update(data).digest();
+
 /** "HASH-name", truncated to 240 characters with a trailing "..." when longer. */
 export function hashAndTruncate(name: string): string {
-  let out = `${base32Sha256(name).slice(0, 8)}-${name}`;
+  let out = `${base32Prefix16(sha256(name)).slice(0, 8)}-${name}`;
   if (out.length > CHAIN_NAME_BASE_LENGTH_MAX) out = `${out.slice(0, CHAIN_NAME_BASE_LENGTH_MAX - 3)}...`;
   return out;
 }

@@ -299,3 +299,70 @@ export function syntheticCluster(opts: { services: number; endpointsPerService: 
 function dotted(v: number): string {
   return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
+
+// ---- the Services of other kube-proxy unit tests ---------------------------------------------
+
+/** TestSyncProxyRulesStartup's ns1/svc1 once synced: a ClusterIP with two endpoints. */
+export const TWO_ENDPOINTS_SVC: ServiceSpec = {
+  ns: "ns1",
+  name: "svc1",
+  clusterIP: "172.30.0.41",
+  ports: [{ name: "p80", port: 80 }],
+  endpoints: [{ ip: "10.0.1.1" }, { ip: "10.0.1.2" }],
+};
+
+/** TestLoadBalancer's ns1/svc1: two LB IPs, source ranges of which one holds the node IP. */
+export const LB_SOURCE_RANGES_SVC: ServiceSpec = {
+  ns: "ns1",
+  name: "svc1",
+  type: "LoadBalancer",
+  clusterIP: "172.30.0.41",
+  ports: [{ name: "p80", port: 80, nodePort: 3001 }],
+  lbIngress: ["1.2.3.4", "5.6.7.8"],
+  sourceRanges: ["192.168.0.0/24", " 203.0.113.0/25"],
+  endpoints: [{ ip: "10.180.0.1" }],
+};
+
+/** TestExternalTrafficPolicyLocal's ns1/svc1: eTP Local with one local and one remote endpoint. */
+export const ETP_LOCAL_SVC: ServiceSpec = {
+  ns: "ns1",
+  name: "svc1",
+  type: "LoadBalancer",
+  eTP: "Local",
+  clusterIP: "172.30.0.41",
+  externalIPs: ["192.168.99.11"],
+  ports: [{ name: "p80", port: 80, nodePort: 3001 }],
+  lbIngress: ["1.2.3.4"],
+  endpoints: [{ ip: "10.180.0.1" }, { ip: "10.180.2.1", node: TEST_NODE }],
+};
+
+/** TestNoEndpointsReject's ns1/svc1: a LoadBalancer with an external IP and no endpoints. */
+export const NO_ENDPOINTS_LB_SVC: ServiceSpec = {
+  ns: "ns1",
+  name: "svc1",
+  type: "LoadBalancer",
+  clusterIP: "172.30.0.41",
+  externalIPs: ["192.168.99.11"],
+  ports: [{ name: "p80", port: 80, nodePort: 3001 }],
+  lbIngress: ["1.2.3.4"],
+};
+
+/** TestInternalExternalMasquerade's three LoadBalancers (Cluster, eTP Local, iTP Local). */
+export function internalExternalMasqueradeCluster(): ClusterState {
+  const lb = (n: number, extra: Partial<ServiceSpec>): ServiceSpec => ({
+    ns: `ns${n}`,
+    name: `svc${n}`,
+    type: "LoadBalancer",
+    clusterIP: `172.30.0.4${n}`,
+    ports: [{ name: "p80", port: 80, nodePort: 3000 + n }],
+    endpoints: [{ ip: `10.180.0.${n}`, node: TEST_NODE }, { ip: `10.180.1.${n}`, node: "remote" }],
+    ...extra,
+  });
+  return buildCluster({
+    services: [
+      lb(1, { lbIngress: ["1.2.3.4"] }),
+      lb(2, { lbIngress: ["5.6.7.8"], eTP: "Local" }),
+      lb(3, { lbIngress: ["9.10.11.12"], iTP: "Local" }),
+    ],
+  });
+}
