@@ -110,13 +110,56 @@ const SOURCES = ["10.0.0.2", "10.180.0.1", "10.180.1.2", "192.168.0.2", "127.0.0
 const DESTINATIONS = [...CLUSTER_IPS, ...EXTERNAL_IPS, ...LB_IPS, "192.168.0.2", "127.0.0.1", "8.8.8.8", "10.180.0.1"];
 
 const packetArb: fc.Arbitrary<Packet> = fc.record({
-  srcIP: fc.constantFrom(...SOURCES).map(parseIPv4),
+  // Endpoint IPs as sources exercise the hairpin masquerade rules.
+  srcIP: fc.oneof(fc.constantFrom(...SOURCES), fc.constantFrom(...ENDPOINT_IPS)).map(parseIPv4),
   srcPort: fc.constant(40000),
-  dstIP: fc.constantFrom(...DESTINATIONS).map(parseIPv4),
-  dstPort: fc.constantFrom(...PORTS, ...NODE_PORTS, 30100, 30101, 9999),
+  dstIP: fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...CLUSTER_IPS) }, { weight: 3, arbitrary: fc.constantFrom(...DESTINATIONS) }).map(parseIPv4),
+  dstPort: fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...PORTS) }, { weight: 1, arbitrary: fc.constantFrom(...NODE_PORTS, 30100, 30101, 9999) }),
   protocol: fc.constantFrom(...PROTOCOLS),
   ingress: fc.constantFrom("local", "external"),
 });
+
+/**
+ * A packet aimed at one of the cluster's Service addresses: resolved against the generated
+ * Services (indexes taken modulo their lengths), so that most packets hit real rules.
+ */
+const aimedArb = fc.record({
+  service: fc.nat(),
+  port: fc.nat(),
+  address: fc.constantFrom("cluster", "external", "lb", "nodeport", "loopback-nodeport", "health"),
+  sameProtocol: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+});
+
+type Aim = typeof aimedArb extends fc.Arbitrary<infer T> ? T : never;
+
+function aim(state: ClusterState, base: Packet, a: Aim): Packet {
+  const svc = state.services[a.service % state.services.length];
+  const port = svc.ports[a.port % svc.ports.length];
+  const packet = { ...base };
+  if (a.sameProtocol) packet.protocol = port.protocol;
+  packet.dstPort = port.port;
+  switch (a.address) {
+    case "cluster":
+      packet.dstIP = parseIPv4(svc.clusterIP as string);
+      break;
+    case "external":
+      if (svc.externalIPs.length > 0) packet.dstIP = parseIPv4(svc.externalIPs[a.port % svc.externalIPs.length]);
+      break;
+    case "lb":
+      if (svc.loadBalancerIngress.length > 0) packet.dstIP = parseIPv4(svc.loadBalancerIngress[a.port % svc.loadBalancerIngress.length]);
+      break;
+    case "nodeport":
+    case "loopback-nodeport":
+      packet.dstIP = parseIPv4(a.address === "nodeport" ? "192.168.0.2" : "127.0.0.1");
+      packet.dstPort = port.nodePort ?? 30001;
+      break;
+    case "health":
+      packet.dstIP = parseIPv4("192.168.0.2");
+      packet.dstPort = svc.healthCheckNodePort ?? 30100;
+      break;
+  }
+  return packet;
+}
 
 const drawsArb = fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 16 });
 
@@ -126,12 +169,13 @@ describe("iptables fast path vs interpreter", () => {
       fc.property(
         fc.array(serviceArb(false), { minLength: 1, maxLength: 6 }),
         optionsArb,
-        fc.array(fc.tuple(packetArb, drawsArb), { minLength: 1, maxLength: 20 }),
+        fc.array(fc.tuple(packetArb, fc.option(aimedArb, { freq: 3 }), drawsArb), { minLength: 1, maxLength: 20 }),
         (specs, options, packets) => {
           const state = buildCluster(specs);
           const plane = compileIptables(state, { ...options, nodeName: TEST_NODE_NAME });
           const rules = prepareRuleset(plane.render());
-          for (const [packet, draws] of packets) {
+          for (const [base, aimed, draws] of packets) {
+            const packet = aimed === null ? base : aim(state, base, aimed);
             const a = new ReplayRandom(draws);
             const b = new ReplayRandom(draws);
             const fast = plane.evaluate(packet, a);
@@ -141,7 +185,7 @@ describe("iptables fast path vs interpreter", () => {
           }
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 1000 },
     );
   });
 
@@ -150,14 +194,18 @@ describe("iptables fast path vs interpreter", () => {
       fc.property(
         fc.array(serviceArb(true), { minLength: 1, maxLength: 4 }),
         optionsArb,
-        fc.array(fc.tuple(packetArb, drawsArb, fc.integer({ min: 0, max: 40 })), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.tuple(packetArb, fc.option(aimedArb, { freq: 3 }), drawsArb, fc.integer({ min: 0, max: 40 })), {
+          minLength: 1,
+          maxLength: 30,
+        }),
         (specs, options, packets) => {
           const state = buildCluster(specs);
           const plane = compileIptables(state, { ...options, nodeName: TEST_NODE_NAME });
           const rules = prepareRuleset(plane.render());
           const tableA = new RecentTable(2);
           const tableB = new RecentTable(2);
-          for (const [packet, draws, dt] of packets) {
+          for (const [base, aimed, draws, dt] of packets) {
+            const packet = aimed === null ? base : aim(state, base, aimed);
             tableA.now += dt;
             tableB.now += dt;
             const a = new ReplayRandom(draws);
@@ -169,7 +217,7 @@ describe("iptables fast path vs interpreter", () => {
           }
         },
       ),
-      { numRuns: 200 },
+      { numRuns: 500 },
     );
   });
 
