@@ -4,8 +4,8 @@
  * chain or set in use cannot be deleted; a deleted element must exist; an existing map element
  * cannot silently change its value). It lets tests check that an incremental transaction applied
  * on top of the previous full state gives exactly the new full state, and it prints the table as
- * knftables' fake Dump() does (chains sorted, each with its rules; then sets; then maps), the
- * form kube-proxy's own unit tests compare against.
+ * knftables' fake Dump() does (chains sorted, each with its rules; then sets; then maps, their
+ * elements sorted), the form kube-proxy's own unit tests compare against.
  */
 import { FAMILY, TABLE } from "./names.js";
 
@@ -164,7 +164,9 @@ export function dumpTable(state: NftTableState): string {
       const c = state.containers.get(name) as ContainerState;
       if (c.kind !== kind) continue;
       out.push(c.decl);
-      for (const e of c.elements.values()) out.push(e.line);
+      // Element order in a set or map carries no meaning; print them sorted, as kube-proxy's
+      // tests compare them.
+      for (const line of [...c.elements.values()].map((e) => e.line).sort(byName)) out.push(line);
     }
   }
   return `${out.join("\n")}\n`;
