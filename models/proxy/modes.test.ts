@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { InputError } from "../../sim/errors.js";
+import { getProxyMode, isProxyModeName, PROXY_MODE_NAMES, proxyModes } from "./modes.js";
+
+describe("the registry of kube-proxy modes", () => {
+  it("finds each implemented mode by its name", () => {
+    for (const name of PROXY_MODE_NAMES) {
+      const mode = proxyModes[name];
+      if (mode === undefined) continue;
+      expect(mode.name).toBe(name);
+      expect(getProxyMode(name)).toBe(mode);
+    }
+    expect(getProxyMode("iptables").name).toBe("iptables");
+    expect(getProxyMode("nftables").name).toBe("nftables");
+  });
+
+  it("reports an unknown mode as bad input, naming the field", () => {
+    expect(isProxyModeName("userspace")).toBe(false);
+    try {
+      getProxyMode("userspace", "spec.kubeProxy.mode");
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(InputError);
+      const e = err as InputError;
+      expect(e.fieldPath).toBe("spec.kubeProxy.mode");
+      expect(e.found).toBe('"userspace"');
+      expect(e.expected).toMatch(/iptables/);
+    }
+  });
+
+  it("reports a known mode that is not implemented yet as bad input", () => {
+    if (proxyModes.ipvs !== undefined) return;
+    expect(() => getProxyMode("ipvs")).toThrow(InputError);
+  });
+});
