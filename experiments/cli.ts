@@ -5,13 +5,29 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { join } from "node:path";
+import { stringify as toYaml } from "yaml";
 import { InputError } from "../sim/errors.js";
+import { describeList } from "../models/cluster/describe.js";
+import { resolveCluster } from "../models/cluster/resolve.js";
+import { getProxyMode, PROXY_MODE_NAMES } from "../models/proxy/modes.js";
+import type { ProxyModeName } from "../models/proxy/types.js";
+import { loadScenario } from "../models/scenario/load.js";
 import { writeCsvAtomic } from "./csv.js";
 import { makePlan, parseShard } from "./plan.js";
 import { createTaskPool } from "./pool.js";
 import { progressFor } from "./progress.js";
 import { experiments, findExperiment } from "./registry.js";
 import { csvHeaders, mergeShards, runPlan, type RunResult } from "./runner.js";
+import { runScenarioFile } from "./scenarioRun.js";
+
+function choice<T extends string>(name: string, allowed: readonly T[]) {
+  return (text: string): T => {
+    if (!(allowed as readonly string[]).includes(text)) {
+      throw new InputError(`bad ${name}`, { fieldPath: name, expected: `one of ${allowed.join(", ")}`, found: JSON.stringify(text) });
+    }
+    return text as T;
+  };
+}
 
 function integerOption(name: string, min: number) {
   return (text: string): number => {
@@ -105,6 +121,62 @@ function buildProgram(): Command {
     .option("--shard <i/n>", "run only shard I of N (0-based); join with `svcsim merge`")
     .option("--out <dir>", "output directory")
     .action(runExperiment);
+
+  program
+    .command("run")
+    .description("simulate a scenario file; writes DIR/summary.csv and DIR/pods.csv")
+    .argument("<scenario>", "scenario YAML file")
+    .option("--seed <n>", "base seed (default: the Run's seed)", integerOption("--seed", 0))
+    .option("--replications <r>", "replications (default: the Run's)", integerOption("--replications", 1))
+    .option("--mode <mode>", "override the Cluster's kube-proxy mode", choice("--mode", PROXY_MODE_NAMES))
+    .option("--profile <file>", "cost profile (JSON) instead of the default")
+    .option("--out <dir>", "output directory (default: results/<scenario name>/)")
+    .action(async (file: string, opts: { seed?: number; replications?: number; mode?: ProxyModeName; profile?: string; out?: string }) => {
+      const out = await runScenarioFile(file, opts);
+      process.stdout.write(`wrote ${out.summaryPath} and ${out.podsPath}\n`);
+      const show = ["requests", "error_rate", "p50_latency_s", "p99_latency_s", "jain_index", "first_packet_p50_s"];
+      for (const row of out.summaryRows) {
+        const base = row.metric.replace(/_mean$/, "");
+        if (row.replication === "all" && row.metric.endsWith("_mean") && show.includes(base)) {
+          process.stdout.write(`  ${base} = ${Number(row.value).toPrecision(5)}\n`);
+        }
+      }
+    });
+
+  program
+    .command("describe")
+    .description("print the resolved objects as a v1 List, as kubectl get -o yaml would")
+    .argument("<scenario>", "scenario YAML file")
+    .option("-o, --output <format>", "yaml or json", choice("-o", ["yaml", "json"] as const), "yaml")
+    .action((file: string, opts: { output: "yaml" | "json" }) => {
+      const list = describeList(resolveCluster(loadScenario(file)));
+      process.stdout.write(opts.output === "json" ? `${JSON.stringify(list, null, 2)}\n` : toYaml(list, { lineWidth: 0 }));
+    });
+
+  program
+    .command("rules")
+    .description("print one node's data plane in the mode's native format")
+    .argument("<scenario>", "scenario YAML file")
+    .requiredOption("--mode <mode>", "iptables, nftables or ipvs", choice("--mode", PROXY_MODE_NAMES))
+    .option("--node <name>", "the node (default: the first)")
+    .action((file: string, opts: { mode: ProxyModeName; node?: string }) => {
+      const resolved = resolveCluster(loadScenario(file));
+      const nodeName = opts.node ?? resolved.state.nodes[0]?.name;
+      if (!resolved.state.nodes.some((n) => n.name === nodeName)) {
+        throw new InputError("unknown node", {
+          file,
+          fieldPath: "--node",
+          expected: `one of ${resolved.state.nodes.map((n) => n.name).join(", ")}`,
+          found: JSON.stringify(opts.node),
+        });
+      }
+      const plane = getProxyMode(opts.mode, "--mode").compile(resolved.state, {
+        nodeName: nodeName!,
+        clusterCIDR: resolved.state.clusterCIDR,
+        ipvsScheduler: resolved.config.kubeProxy.ipvsScheduler,
+      });
+      process.stdout.write(plane.render());
+    });
 
   program
     .command("merge")

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join } from "node:path";
 import { InputError } from "../sim/errors.js";
 import { RandomStreams } from "../sim/random.js";
-import { summarize } from "../sim/summary.js";
+import { summarize, type Summary } from "../sim/summary.js";
 import { formatDecimal, readCsv, writeCsvAtomic, type CsvRow } from "./csv.js";
 import type { Config, ExperimentDefinition, Metrics } from "./definition.js";
 import { shardTasks, type Plan, type Task } from "./plan.js";
@@ -92,6 +92,14 @@ export async function runPlan(def: ExperimentDefinition, plan: Plan, options: Ru
   return { csvPath, rows, resumed };
 }
 
+/**
+ * Mean and 95 % CI of a metric over replications. A replication where the metric is undefined
+ * (NaN: no request of that kind, say) does not count; if none has it, the summary is NaN.
+ */
+export function summarizeReplications(values: readonly number[]): Summary {
+  return summarize(values.filter((v) => Number.isFinite(v)));
+}
+
 export function csvHeaders(plan: Plan): string[] {
   return ["experiment", "config", "replication", "seed", ...plan.paramNames, "metric", "value"];
 }
@@ -121,7 +129,7 @@ export function buildRows(def: ExperimentDefinition, plan: Plan, results: Map<nu
     }
     if (!withSummary) return;
     for (const [metric, values] of perMetric) {
-      const s = summarize(values);
+      const s = summarizeReplications(values);
       rows.push({ ...base("all"), metric: `${metric}_mean`, value: formatDecimal(s.mean) });
       rows.push({ ...base("all"), metric: `${metric}_ci95_low`, value: formatDecimal(s.ci95Low) });
       rows.push({ ...base("all"), metric: `${metric}_ci95_high`, value: formatDecimal(s.ci95High) });

@@ -118,6 +118,11 @@ export class ClusterDnsZone {
     }
   }
 
+  /** Replaces a Service's EndpointSlices ("namespace/name"), as CoreDNS' watch delivers them. */
+  setServiceSlices(serviceKey: string, slices: readonly EndpointSliceState[]): void {
+    this.slices.set(serviceKey, [...slices]);
+  }
+
   /** Whether `name` lies in the cluster's zone. */
   inClusterDomain(name: string): boolean {
     return fqdn(name).endsWith(this.suffix);
