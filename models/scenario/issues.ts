@@ -88,7 +88,11 @@ export function issueToInputError(error: z.ZodError, input: unknown, ctx: IssueC
   }
   const full = [...ctx.pathPrefix, ...path];
   const line = ctx.lineOf?.(full);
-  return new InputError(line !== undefined ? `${message} at line ${line}` : message, {
+  if (line !== undefined) message += ` at line ${line}`;
+  // A value parser's own explanation (duration, distribution), kept from its InputError.
+  const why = iss.code === "custom" ? (iss.params as { why?: unknown } | undefined)?.why : undefined;
+  if (typeof why === "string" && why !== "") message += `: ${why}`;
+  return new InputError(message, {
     file: ctx.file,
     document: ctx.document,
     fieldPath: formatPath(full),

@@ -304,7 +304,7 @@ export function readDeployment(raw: unknown, ctx: DocContext): DeploymentObject 
       serviceTime = checkDistribution(annotations[SERVICE_TIME_ANNOTATION]);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
-      throw fieldError(ctx, annPath(SERVICE_TIME_ANNOTATION), "invalid value", err.expected ?? "a distribution", annotations[SERVICE_TIME_ANNOTATION]);
+      throw fieldError(ctx, annPath(SERVICE_TIME_ANNOTATION), `invalid distribution (${err.message})`, err.expected ?? "a distribution", annotations[SERVICE_TIME_ANNOTATION]);
     }
   }
   let concurrency = 1;

@@ -70,7 +70,7 @@ export const duration = z.string(e(DURATION_EXPECTED)).transform((text, ctx) => 
     return parseDuration(text);
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
-    ctx.issues.push({ code: "custom", message: err.expected ?? DURATION_EXPECTED, input: text });
+    ctx.issues.push({ code: "custom", message: err.expected ?? DURATION_EXPECTED, input: text, params: { why: err.message } });
     return z.NEVER;
   }
 });
@@ -81,7 +81,7 @@ function checkedText(check: (text: unknown) => string, expected: string) {
       return check(text);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
-      ctx.issues.push({ code: "custom", message: err.expected ?? expected, input: text });
+      ctx.issues.push({ code: "custom", message: err.expected ?? expected, input: text, params: { why: err.message } });
       return z.NEVER;
     }
   });
@@ -101,6 +101,7 @@ export const objectMeta = z.object({
   creationTimestamp: z.string(e("an RFC 3339 time like 2024-05-01T10:00:00Z")).optional(),
 });
 
+const SELECTOR_EXPECTED = "a label selector {matchLabels: {...}, matchExpressions: [...]}";
 export const labelSelector = z.object({
   matchLabels: labels.optional(),
   matchExpressions: z
@@ -112,7 +113,7 @@ export const labelSelector = z.object({
       }),
     )
     .optional(),
-});
+}, e(SELECTOR_EXPECTED));
 
 // ---------------------------------------------------------------------------------------------
 // Service

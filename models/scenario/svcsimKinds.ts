@@ -5,6 +5,7 @@
  * Workload clients and Churn events refer to nodes, Services and Deployments that may be
  * declared later in the stream; they are checked in load.ts once everything is read.
  */
+import { formatDuration } from "../../sim/time.js";
 import { cidrContains, tryParseCidr } from "../network/ip.js";
 import type { DocContext } from "./context.js";
 import { fieldError, originOf } from "./context.js";
@@ -121,7 +122,7 @@ function buildCluster(spec: z.output<typeof clusterSpecSchema>, nodesValue: unkn
     }
   }
   if (spec.kubeProxy.minSyncPeriod > spec.kubeProxy.syncPeriod) {
-    throw fieldError(ctx, ["spec", "kubeProxy", "minSyncPeriod"], "minSyncPeriod is longer than syncPeriod", "minSyncPeriod <= syncPeriod", spec.kubeProxy.minSyncPeriod);
+    throw fieldError(ctx, ["spec", "kubeProxy", "minSyncPeriod"], "minSyncPeriod is longer than syncPeriod", `at most syncPeriod (${formatDuration(spec.kubeProxy.syncPeriod)})`, formatDuration(spec.kubeProxy.minSyncPeriod));
   }
   const out: ClusterSpec = {
     nodes,
@@ -197,7 +198,7 @@ export function readChurn(raw: unknown, ctx: DocContext): PendingChurnEvent[] {
       throw fieldError(ctx, [...path, "namespace"], "failNode takes no namespace", "no namespace", ev.namespace);
     }
     if (ev.every !== undefined && ev.every <= 0) {
-      throw fieldError(ctx, [...path, "every"], "invalid value", "a positive duration", ev.every);
+      throw fieldError(ctx, [...path, "every"], "invalid value", "a positive duration", formatDuration(ev.every));
     }
     return { input: ev, index, ctx };
   });
@@ -206,9 +207,9 @@ export function readChurn(raw: unknown, ctx: DocContext): PendingChurnEvent[] {
 export function readRun(raw: unknown, ctx: DocContext): { spec: RunSpec; name?: string } {
   const input = parseOrThrow(runSchema, raw, ctx);
   const spec = input.spec;
-  if (spec.duration <= 0) throw fieldError(ctx, ["spec", "duration"], "invalid value", "a positive duration", spec.duration);
+  if (spec.duration <= 0) throw fieldError(ctx, ["spec", "duration"], "invalid value", "a positive duration", formatDuration(spec.duration));
   if (spec.warmup >= spec.duration) {
-    throw fieldError(ctx, ["spec", "warmup"], "the warmup is not shorter than the run", "a warmup shorter than the duration", spec.warmup);
+    throw fieldError(ctx, ["spec", "warmup"], "the warmup is not shorter than the run", `a warmup shorter than the duration (${formatDuration(spec.duration)})`, formatDuration(spec.warmup));
   }
   const out: { spec: RunSpec; name?: string } = { spec: { duration: spec.duration, warmup: spec.warmup, seed: spec.seed, replications: spec.replications } };
   if (input.metadata?.name !== undefined) out.name = input.metadata.name;

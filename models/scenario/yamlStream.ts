@@ -19,6 +19,9 @@ export interface ReadLimits {
   maxDocuments?: number;
 }
 
+/** Nesting (flow brackets, or indentation and compact "- " markers) allowed before parsing. */
+export const MAX_NESTING = 200;
+
 export type PathSegment = string | number;
 
 export interface SourceDocument {
@@ -48,6 +51,56 @@ export function stripNulls(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Refuses absurd nesting before yaml sees it. yaml survives a stack overflow on deep input by
+ * reporting it as a parse error, but V8 can be left unable to compile regular expressions
+ * afterwards (a later parse in the same process then dies out of memory), so such input must
+ * never reach the parser. The scan is linear and conservative: flow brackets are counted even
+ * inside quotes, which only matters for hundreds of unbalanced brackets in a string.
+ */
+export function checkNesting(text: string, file: string, max = MAX_NESTING): void {
+  let flow = 0;
+  let line = 1;
+  let lineStart = true;
+  let indent = 0;
+  let markers = 0;
+  const fail = (what: string) =>
+    new InputError(`the YAML is nested too deeply (${what} at line ${line})`, {
+      file,
+      expected: `at most ${max} levels of nesting`,
+      found: "more",
+    });
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
+      line++;
+      lineStart = true;
+      indent = 0;
+      markers = 0;
+      continue;
+    }
+    if (lineStart) {
+      if (c === 32) {
+        indent++;
+        if (indent > max) throw fail("indentation");
+        continue;
+      }
+      // Compact block nesting on one line: "- - - x" or "? ? x".
+      if ((c === 45 || c === 63) && (text.charCodeAt(i + 1) === 32 || text.charCodeAt(i + 1) === 10)) {
+        markers++;
+        if (indent + markers * 2 > max * 2) throw fail("block nesting");
+        i++;
+        continue;
+      }
+      lineStart = false;
+    }
+    if (c === 91 || c === 123) {
+      flow++;
+      if (flow > max) throw fail("brackets");
+    } else if ((c === 93 || c === 125) && flow > 0) flow--;
+  }
+}
+
 function isStackOverflow(e: unknown): boolean {
   return e instanceof RangeError && /call stack/i.test(e.message);
 }
@@ -64,6 +117,7 @@ export function readYamlStream(text: string, file: string, limits: ReadLimits = 
       found: `${Buffer.byteLength(text, "utf8")} bytes`,
     });
   }
+  checkNesting(text, file);
   const lineCounter = new LineCounter();
   let docs: Document.Parsed[];
   try {
