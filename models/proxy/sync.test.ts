@@ -3,7 +3,11 @@ import { Simulation } from "../../sim/engine.js";
 import { createStream } from "../../sim/random.js";
 import { NS_PER_MS, NS_PER_S } from "../../sim/time.js";
 import { loadCostProfile, syncCost } from "./cost.js";
-import { KubeProxySync, estimateSyncWrites } from "./sync.js";
+import { IptablesDataPlane, compileIptables } from "./iptables/index.js";
+import { NftablesDataPlane, compileNftables } from "./nftables/index.js";
+import { TEST_NODE, buildCluster } from "./nftables/testClusters.js";
+import type { ServiceSpec } from "./nftables/testClusters.js";
+import { KubeProxySync, estimateSyncWrites, exactSyncWrites } from "./sync.js";
 import type { KubeProxySyncOptions } from "./sync.js";
 import type { CompiledDataPlane, DataPlaneSize, ProxyModeName } from "./types.js";
 
@@ -223,6 +227,7 @@ describe("what a sync writes", () => {
     mode,
     full,
     plane: stubPlane(mode, mode === "iptables" ? iptablesSize(10_000) : { rules: 100_000, chains: 50_000, mapElements: 10_000 }, 0),
+    previous: stubPlane(mode, mode === "iptables" ? iptablesSize(10_000) : { rules: 100_000, chains: 50_000, mapElements: 10_000 }, 0),
     size: mode === "iptables" ? iptablesSize(10_000) : { rules: 100_000, chains: 50_000, mapElements: 10_000 },
     changedServices: new Set(changed),
     serviceCount: 10_000,
@@ -331,5 +336,112 @@ describe("KEP-3453: partial syncs cut network programming latency", () => {
     // The periodic full syncs still set the tail: p99 moves much less than p50.
     const p99Ratio = full.networkProgramming.quantile(0.99) / partial.networkProgramming.quantile(0.99);
     expect(p99Ratio).toBeLessThan(p50Full / p50Partial);
+  });
+});
+
+describe("with the real modes", () => {
+  const SERVICES = 30;
+  function specs(moved: number | null): ServiceSpec[] {
+    return Array.from({ length: SERVICES }, (_, i) => ({
+      ns: "default",
+      name: `svc-${i}`,
+      clusterIP: `172.30.0.${i + 10}`,
+      ports: [{ name: "http", port: 80, targetPort: 8080 }],
+      endpoints: [
+        { ip: i === moved ? `10.180.${i}.99` : `10.180.${i}.1`, node: TEST_NODE },
+        { ip: `10.180.${i}.2`, node: TEST_NODE },
+      ],
+    }));
+  }
+  const packetTo = (i: number) => ({
+    srcIP: (10 << 24) | (1 << 16) | 5, // a pod 10.1.0.5 (pod CIDR 10.0.0.0/8)
+    srcPort: 40000,
+    dstIP: ((172 << 24) | (30 << 16) | (i + 10)) >>> 0,
+    dstPort: 80,
+    protocol: "TCP" as const,
+    ingress: "local" as const,
+  });
+  /** The endpoints a Service's packets reach through a plane (many draws). */
+  function endpointsOf(plane: CompiledDataPlane, i: number): Set<string> {
+    const rng = createStream(5, 0, "endpoints");
+    const out = new Set<string>();
+    for (let k = 0; k < 64; k++) {
+      const v = plane.evaluate(packetTo(i), rng);
+      if (v.endpointIP !== undefined) out.add(`${v.endpointIP >>> 24}.${(v.endpointIP >>> 16) & 255}.${(v.endpointIP >>> 8) & 255}.${v.endpointIP & 255}`);
+    }
+    return out;
+  }
+
+  for (const mode of ["iptables", "nftables"] as const) {
+    it(`${mode}: the moved endpoint is reached only once the sync completes; partial writes are the mode's own counts`, () => {
+      const sim = new Simulation();
+      let state = buildCluster({ services: specs(null) });
+      const options = { nodeName: TEST_NODE, clusterCIDR: "10.0.0.0/8" };
+      const sync = new KubeProxySync(sim, {
+        mode,
+        nodeName: TEST_NODE,
+        profile,
+        compile: ({ previous, changedServices, full }) => {
+          if (mode === "iptables") {
+            return previous instanceof IptablesDataPlane && !full
+              ? previous.update(state, changedServices)
+              : compileIptables(state, options);
+          }
+          return compileNftables(state, options, previous instanceof NftablesDataPlane ? previous : undefined);
+        },
+        serviceCount: () => SERVICES,
+      });
+      const deliver = sim.on(() => {
+        state = buildCluster({ services: specs(7) });
+        sync.notifyChange(s(5), ["default/svc-7"]);
+      });
+      sim.scheduleAt(s(5) + ms(200), deliver);
+      sim.run(s(5) + ms(200));
+      expect(sync.syncing).toBe(true);
+      expect(endpointsOf(sync.current(), 7)).toEqual(new Set(["10.180.7.1", "10.180.7.2"]));
+      sim.run(s(10));
+      expect(sync.syncing).toBe(false);
+      expect(endpointsOf(sync.current(), 7)).toEqual(new Set(["10.180.7.99", "10.180.7.2"]));
+      expect(endpointsOf(sync.current(), 8)).toEqual(new Set(["10.180.8.1", "10.180.8.2"]));
+
+      const rec = sync.stats().lastSync;
+      expect(rec?.full).toBe(false);
+      const size = sync.current().size();
+      if (!rec) return;
+      if (mode === "iptables") {
+        // KUBE-SERVICES & co. whole, plus svc-7's chains: more than one Service, less than all.
+        const prev = compileIptables(buildCluster({ services: specs(null) }), options);
+        const partial = (sync.current() as IptablesDataPlane).renderPartial(new Set(["default/svc-7"]), prev);
+        expect(rec.writes.rulesWritten).toBe(partial.counts.filterRules + partial.counts.natRules);
+        expect(rec.writes.rulesWritten).toBeLessThan(size.rules);
+        expect(rec.writes.rulesWritten).toBeGreaterThan(SERVICES);
+      } else {
+        // One Service's chains and its elements changed; nothing else.
+        expect(rec.writes.chainsWritten).toBeGreaterThan(0);
+        expect(rec.writes.chainsWritten).toBeLessThan(10);
+        expect(rec.writes.rulesWritten).toBeLessThan(size.rules / 10);
+      }
+      expect(sync.stats().networkProgramming.count).toBe(1);
+    });
+  }
+
+  it("counts a full sync as the whole plane, and leaves planes it cannot read to the estimate", () => {
+    const state = buildCluster({ services: specs(null) });
+    const plane = compileNftables(state, { nodeName: TEST_NODE, clusterCIDR: "10.0.0.0/8" });
+    const w = exactSyncWrites({
+      mode: "nftables",
+      full: true,
+      plane,
+      previous: plane,
+      size: plane.size(),
+      changedServices: new Set(),
+      serviceCount: SERVICES,
+    });
+    expect(w?.rulesWritten).toBe(plane.size().rules);
+    expect(w?.elementsWritten).toBe(plane.size().mapElements);
+    const stub = stubPlane("ipvs", { rules: 10, chains: 0, mapElements: 5 }, 0);
+    expect(
+      exactSyncWrites({ mode: "ipvs", full: false, plane: stub, previous: stub, size: stub.size(), changedServices: new Set(), serviceCount: 1 }),
+    ).toBeUndefined();
   });
 });

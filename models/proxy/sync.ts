@@ -22,6 +22,10 @@
  * - IPVS: ipvsadm (netlink) operations for what changed, after listing every virtual and real
  *   server to diff against, on every sync; a "full" sync lists and diffs the same way.
  *
+ * The sizes come from the planes themselves when the mode can tell (`exactSyncWrites`: iptables
+ * counts each changed Service's chains and rules, nftables builds the very transaction from the
+ * previous plane); otherwise from the plane's size and each changed Service's average share.
+ *
  * Network programming latency: for every change delivered with `notifyChange(changedAt, ...)`,
  * the time from `changedAt` (when it happened at the source: kube-proxy reads it from the
  * EndpointSlice's last-change-trigger-time annotation) to the end of the sync that programmed
@@ -35,6 +39,9 @@ import { NS_PER_S } from "../../sim/time.js";
 import type { Nanos } from "../../sim/time.js";
 import { sampleJitter, syncCost } from "./cost.js";
 import type { CostProfile, SyncWrites } from "./cost.js";
+import { IptablesDataPlane } from "./iptables/index.js";
+import { countServiceChains } from "./iptables/render.js";
+import { NftablesDataPlane } from "./nftables/index.js";
 import type { CompiledDataPlane, DataPlaneSize, ProxyModeName, UniformSource } from "./types.js";
 
 /** What one Service contributes to a node's data plane (to size a partial write exactly). */
@@ -44,12 +51,23 @@ export interface ServiceFootprint {
   elements: number;
 }
 
+/** What compile() is told when a sync starts, so that it can recompile only what changed. */
+export interface CompileContext {
+  /** The plane programmed now (the one this sync replaces). */
+  previous: CompiledDataPlane;
+  /** Services ("namespace/name") changed since the previous sync started. */
+  changedServices: ReadonlySet<string>;
+  full: boolean;
+}
+
 /** Everything a write estimate may look at. */
 export interface SyncWriteContext {
   mode: ProxyModeName;
   full: boolean;
   /** The plane this sync programs. */
   plane: CompiledDataPlane;
+  /** The plane programmed now, which this sync replaces. */
+  previous: CompiledDataPlane;
   size: DataPlaneSize;
   /** Distinct Services changed since the previous sync started. */
   changedServices: ReadonlySet<string>;
@@ -74,8 +92,12 @@ export interface KubeProxySyncOptions {
   partialSyncs?: boolean;
   /** Syncs allowed back to back before minSyncPeriod applies (token bucket burst); default 1. */
   burstSyncs?: number;
-  /** Compiles the cluster state as it is now for this node; called when a sync starts. */
-  compile: () => CompiledDataPlane;
+  /**
+   * Compiles the cluster state as it is now for this node; called when a sync starts. It may
+   * reuse `ctx.previous` for the Services not in `ctx.changedServices` (iptables' update(),
+   * compileNftables' previous), as kube-proxy's change trackers do.
+   */
+  compile: (ctx: CompileContext) => CompiledDataPlane;
   /** The number of Service ports the state programs now (for a partial write's per-Service share). */
   serviceCount: () => number;
   /**
@@ -85,11 +107,13 @@ export interface KubeProxySyncOptions {
   serviceFootprint?: (plane: CompiledDataPlane, service: string) => ServiceFootprint | undefined;
   /** Replaces the write estimate altogether. */
   writes?: (ctx: SyncWriteContext) => SyncWrites;
+  /** Use the modes' exact counts when the planes are iptables or nftables ones (default true). */
+  exactWrites?: boolean;
   /** A seeded stream for the sync durations' jitter (profile.sync.jitter.cv); none: mean durations. */
   rng?: UniformSource;
   /** Where to record network programming latency (seconds); share one across nodes to pool them. */
   latency?: LogHistogram;
-  /** The plane programmed when the loop starts; default: compile() now (a node already in sync). */
+  /** The plane programmed when the loop starts; default: compile() now, with no previous plane (a node already in sync). */
   initial?: CompiledDataPlane;
   /** When the first periodic full sync is due; default now + fullSyncPeriod. Spread nodes' phases with it. */
   firstFullSyncAt?: Nanos;
@@ -210,7 +234,7 @@ export class KubeProxySync {
 
     // The node starts in sync: its rules were programmed by a full sync that just ended.
     const now = sim.now;
-    this.programmed = options.initial ?? options.compile();
+    this.programmed = options.initial ?? compileInitial(options.compile);
     this.tokens = this.burstSyncs;
     this.tokensAt = now;
     this.lastSyncStart = now;
@@ -263,8 +287,13 @@ export class KubeProxySync {
     };
   }
 
-  /** The default estimate of what a sync writes (see the file comment). */
-  estimateWrites(ctx: SyncWriteContext): SyncWrites {
+  /** What a sync writes: the mode's exact counts if it can tell, else the estimate (see the file comment). */
+  syncWrites(ctx: SyncWriteContext): SyncWrites {
+    if (this.options.writes) return this.options.writes(ctx);
+    if (this.options.exactWrites !== false) {
+      const exact = exactSyncWrites(ctx);
+      if (exact !== undefined) return exact;
+    }
     return estimateSyncWrites(ctx, this.options.serviceFootprint);
   }
 
@@ -302,17 +331,19 @@ export class KubeProxySync {
     this.tokensAt = now;
 
     const full = !this.partialSyncs || now - this.lastFullSyncStart >= this.fullSyncPeriod || this.fullDueNow(now);
-    const plane = this.options.compile();
     const changed = this.pendingServices;
+    const previous = this.programmed;
+    const plane = this.options.compile({ previous, changedServices: changed, full });
     const ctx: SyncWriteContext = {
       mode: this.mode,
       full,
       plane,
+      previous,
       size: plane.size(),
       changedServices: changed,
       serviceCount: Math.max(0, this.options.serviceCount()),
     };
-    const writes = this.options.writes ? this.options.writes(ctx) : this.estimateWrites(ctx);
+    const writes = this.syncWrites(ctx);
     const mean = syncCost(this.options.profile, this.mode, writes);
     const jitter = this.options.rng ? sampleJitter(this.options.profile.sync.jitter.cv, this.options.rng) : 1;
     const duration = Math.max(1, Math.round(mean * jitter));
@@ -334,6 +365,7 @@ export class KubeProxySync {
     if (f === null) return;
     const now = this.sim.now;
     this.inFlight = null;
+    carryKernelState(this.programmed, f.plane);
     this.programmed = f.plane;
     for (const t of f.changedAt) this.latencyHist.record((now - t) / NS_PER_S);
     const seconds = (now - f.start) / NS_PER_S;
@@ -441,4 +473,119 @@ export function estimateSyncWrites(
       // every virtual and real server (tableRules) and issues operations for what changed.
       return { full: ctx.full, rulesWritten: rules, chainsWritten: 0, elementsWritten: elements, tableRules: size.rules };
   }
+}
+
+/** The first compile, with no plane before it: an empty "previous" that nothing can reuse. */
+function compileInitial(compile: (ctx: CompileContext) => CompiledDataPlane): CompiledDataPlane {
+  const empty: CompiledDataPlane = {
+    mode: "iptables",
+    nodeName: "",
+    render: () => "",
+    evaluate: () => ({ action: "none", masquerade: false, work: { rulesTraversed: 0, matchesTried: 0, mapLookups: 0, chainJumps: 0 } }),
+    size: () => ({ rules: 0, chains: 0, mapElements: 0 }),
+  };
+  return compile({ previous: empty, changedServices: new Set(), full: true });
+}
+
+/**
+ * The kernel's dynamic state outlives a sync: the xt_recent table of ClientIP affinity
+ * (iptables), the affinity sets' entries (nftables). The new plane takes it over from the old.
+ */
+export function carryKernelState(previous: CompiledDataPlane, next: CompiledDataPlane): void {
+  if (previous === next) return;
+  if (next instanceof IptablesDataPlane && previous instanceof IptablesDataPlane) {
+    if (next.affinity === undefined) next.affinity = previous.affinity;
+  } else if (next instanceof NftablesDataPlane && previous instanceof NftablesDataPlane) {
+    next.inheritStateFrom(previous);
+  }
+}
+
+interface ServiceTotals {
+  /** Rules and chains in the per-Service nat chains, all Services together. */
+  rules: number;
+  chains: number;
+  byService: Map<string, { rules: number; chains: number }>;
+}
+
+const iptablesTotals = new WeakMap<IptablesDataPlane, ServiceTotals>();
+
+function serviceTotals(plane: IptablesDataPlane): ServiceTotals {
+  let t = iptablesTotals.get(plane);
+  if (t !== undefined) return t;
+  const detector = plane.model.clusterCIDR !== null;
+  t = { rules: 0, chains: 0, byService: new Map() };
+  for (const sp of plane.model.servicePorts) {
+    const c = countServiceChains(sp, detector);
+    t.rules += c.rules;
+    t.chains += c.chains;
+    const acc = t.byService.get(sp.serviceKey);
+    if (acc) {
+      acc.rules += c.rules;
+      acc.chains += c.chains;
+    } else t.byService.set(sp.serviceKey, { rules: c.rules, chains: c.chains });
+  }
+  iptablesTotals.set(plane, t);
+  return t;
+}
+
+/**
+ * What a sync writes, counted by the mode itself, for iptables and nftables planes; undefined
+ * for a plane it cannot read (the caller then estimates).
+ * - iptables partial (KEP-3453): everything but the per-Service chains of unchanged Services,
+ *   plus a `-X` per chain of a Service that went away;
+ * - nftables partial: the transaction from the previous plane (chains added, flushed or deleted;
+ *   rules added; elements added or deleted);
+ * - full: the whole plane.
+ */
+export function exactSyncWrites(ctx: SyncWriteContext): SyncWrites | undefined {
+  const { plane, previous } = ctx;
+  if (plane instanceof IptablesDataPlane) {
+    const size = plane.size();
+    if (ctx.full) {
+      return { full: true, rulesWritten: size.rules, chainsWritten: size.chains, elementsWritten: 0, tableRules: size.rules };
+    }
+    const totals = serviceTotals(plane);
+    let changedRules = 0;
+    let changedChains = 0;
+    let deletedChains = 0;
+    const before = previous instanceof IptablesDataPlane ? serviceTotals(previous) : undefined;
+    for (const svc of ctx.changedServices) {
+      const now = totals.byService.get(svc);
+      if (now) {
+        changedRules += now.rules;
+        changedChains += now.chains;
+      }
+      const was = before?.byService.get(svc);
+      if (was && was.chains > (now?.chains ?? 0)) deletedChains += was.chains - (now?.chains ?? 0);
+    }
+    return {
+      full: false,
+      rulesWritten: size.rules - (totals.rules - changedRules),
+      chainsWritten: size.chains - (totals.chains - changedChains) + deletedChains,
+      elementsWritten: 0,
+      tableRules: size.rules,
+    };
+  }
+  if (plane instanceof NftablesDataPlane) {
+    const size = plane.size();
+    if (ctx.full || !(previous instanceof NftablesDataPlane)) {
+      return {
+        full: true,
+        rulesWritten: size.rules,
+        chainsWritten: size.chains,
+        elementsWritten: size.mapElements,
+        tableRules: size.rules,
+      };
+    }
+    const tx = plane.transactionFrom(previous, "partial");
+    return {
+      full: false,
+      rulesWritten: tx.rulesAdded,
+      // A chain added is also flushed (kube-proxy's ensureChain): count it once.
+      chainsWritten: tx.chainsAdded + Math.max(0, tx.chainsFlushed - tx.chainsAdded) + tx.chainsDeleted,
+      elementsWritten: tx.elementsAdded + tx.elementsDeleted,
+      tableRules: size.rules,
+    };
+  }
+  return undefined;
 }
