@@ -59,6 +59,12 @@ interface SliceDelivery {
   triggeredAt: Nanos;
 }
 
+/**
+ * From the app's exit to the pod's removal: the kubelet stops the sandbox, releases its IP and
+ * the API server deletes the pod object. Meanwhile the address answers with RST.
+ */
+const SANDBOX_TEARDOWN: Nanos = NS_PER_S;
+
 const serviceKeyOf = (s: { namespace: string; name: string }): string => `${s.namespace}/${s.name}`;
 
 export class DynamicCluster {
@@ -93,6 +99,7 @@ export class DynamicCluster {
   private readonly hReady: HandlerId<PodRuntime>;
   private readonly hSigterm: HandlerId<PodRuntime>;
   private readonly hGraceOver: HandlerId<PodRuntime>;
+  private readonly hGone: HandlerId<PodRuntime>;
   /** Callbacks for pods becoming ready (the Deployment controller's rollout waits on them). */
   readonly readyListeners: ((pod: PodRuntime) => void)[] = [];
   /** Callbacks for every slice update the controller publishes (the cluster DNS reads them). */
@@ -123,6 +130,7 @@ export class DynamicCluster {
     this.hReady = sim.on<PodRuntime>((_, pod) => this.setReady(pod, true));
     this.hSigterm = sim.on<PodRuntime>((_, pod) => this.sigterm(pod));
     this.hGraceOver = sim.on<PodRuntime>((_, pod) => this.graceOver(pod));
+    this.hGone = sim.on<PodRuntime>((_, pod) => this.gone(pod));
 
     // The scenario starts in a steady state: pods running and ready, slices published, every
     // node's rules in sync with them.
@@ -300,18 +308,25 @@ export class DynamicCluster {
   private sigterm(pod: PodRuntime): void {
     if (pod.phase !== "prestop") return;
     pod.phase = "draining";
-    if (pod.inFlight === 0) this.gone(pod);
+    if (pod.inFlight === 0) this.exited(pod);
   }
 
   /** The traffic layer tells when a pod finished a job, so a draining pod can exit. */
   jobFinished(pod: PodRuntime): void {
-    if (pod.phase === "draining" && pod.inFlight === 0) this.gone(pod);
+    if (pod.phase === "draining" && pod.inFlight === 0) this.exited(pod);
+  }
+
+  /** The app exited; the kubelet tears the sandbox down, then the pod is gone. */
+  private exited(pod: PodRuntime): void {
+    pod.phase = "exited";
+    for (const ev of pod.lifecycleEvents) this.sim.cancel(ev);
+    pod.lifecycleEvents = [this.sim.schedule(SANDBOX_TEARDOWN, this.hGone, 0, pod)];
   }
 
   private graceOver(pod: PodRuntime): void {
-    if (pod.phase === "gone") return;
+    if (pod.phase === "gone" || pod.phase === "exited") return;
     this.options.onPodKilled(pod);
-    this.gone(pod);
+    this.exited(pod);
   }
 
   private gone(pod: PodRuntime): void {

@@ -21,6 +21,11 @@ export type PodPhase =
   | "prestop"
   /** SIGTERM sent: the app refuses new connections, finishes what it has. */
   | "draining"
+  /**
+   * The app has exited; the pod sandbox (its network namespace) is still being torn down, so
+   * the kernel answers connection attempts with RST.
+   */
+  | "exited"
   /** Gone: the IP does not answer. */
   | "gone";
 

@@ -498,8 +498,11 @@ export class Traffic {
       this.sim.schedule(0, this.hServiceDone, 0, r);
       return;
     }
-    if (!pod.alive) {
-      this.doom(r, "reset");
+    if (!pod.alive || pod.phase === "exited") {
+      // The pod died under an open connection: the client sees a reset (or, if the address is
+      // gone altogether, nothing until its timeout).
+      if (pod.alive) this.failAfter(r, "reset", this.oneWay(conn));
+      else this.doom(r, "reset");
       return;
     }
     r.queuedAt = now;
