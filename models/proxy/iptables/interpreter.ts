@@ -234,7 +234,7 @@ function runHook(hook: Chain, st: PacketState, tableName: string): number {
         st.ctstate |= CT_DNAT;
         return V_ACCEPT;
       case T_MARK:
-        st.mark = (rule.markOr ? st.mark | rule.markValue : st.mark ^ rule.markValue) >>> 0;
+        st.mark = ((st.mark & ~rule.markMask) ^ rule.markValue) >>> 0;
         i++;
         break;
       case T_MASQUERADE:

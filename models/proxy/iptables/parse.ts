@@ -79,9 +79,9 @@ export interface Rule {
   /** T_DNAT --to-destination. */
   dnatIP: number;
   dnatPort: number;
-  /** T_MARK: --or-mark (true) or --xor-mark (false), and the value. */
-  markOr: boolean;
+  /** T_MARK: mark = (mark & ~markMask) ^ markValue (--or-mark v: v/v; --xor-mark v: v/0). */
   markValue: number;
+  markMask: number;
 }
 
 export interface Chain {
@@ -177,8 +177,8 @@ function parseRule(args: string[], text: string): Rule {
     targetChain: null,
     dnatIP: 0,
     dnatPort: 0,
-    markOr: true,
     markValue: 0,
+    markMask: 0,
   };
   // The module that options attach to; "comment" options are swallowed.
   let module = "";
@@ -355,14 +355,30 @@ function parseRule(args: string[], text: string): Rule {
         break;
       }
       case "--or-mark":
-        rule.markOr = true;
         rule.markValue = Number.parseInt(need(), 16) >>> 0;
+        rule.markMask = rule.markValue;
         break;
       case "--xor-mark":
-        rule.markOr = false;
         rule.markValue = Number.parseInt(need(), 16) >>> 0;
+        rule.markMask = 0;
         break;
+      case "--set-xmark": {
+        // iptables-save's spelling of both.
+        const [v, m] = need().split("/");
+        rule.markValue = Number.parseInt(v, 16) >>> 0;
+        rule.markMask = m === undefined ? 0xffffffff : Number.parseInt(m, 16) >>> 0;
+        break;
+      }
       case "--random-fully":
+        break;
+      case "--reject-with":
+        need();
+        break;
+      case "--mask":
+        // xt_recent's address mask; kube-proxy's lists key on the full source address.
+        if (need() !== "255.255.255.255") throw new Error("only --mask 255.255.255.255 is supported");
+        break;
+      case "--rsource":
         break;
       default:
         throw new Error(`unsupported option ${a}`);
