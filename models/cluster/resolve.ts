@@ -136,7 +136,9 @@ export function resolveCluster(scenario: Scenario): ResolvedCluster {
       throw originError(
         s.origin,
         "spec.clusterIP",
-        `serviceClusterIPRange ${ips.cidr.text} is exhausted (${ips.capacity} allocatable addresses, all in use)`,
+        `serviceClusterIPRange ${ips.cidr.text} is exhausted (${ips.capacity} allocatable addresses, all in use${
+          systemServices.length > 0 ? `, ${systemServices.length} of them by the built-in ${systemServices.map((x) => x.metadata.name).join(" and ")} Service${systemServices.length > 1 ? "s" : ""}` : ""
+        })`,
         "a larger serviceClusterIPRange in the Cluster, or fewer Services",
         `${ips.used} Services with cluster IPs`,
       );
