@@ -15,7 +15,10 @@ export type Handler<T = unknown> = (arg: number, payload: T) => void;
 
 /**
  * Slots hold what an event carries (handler, numeric argument, payload) so the heap moves only
- * (time, seq, slot). An EventId is `generation * SLOT_LIMIT + slot`; the per-slot generation
+ * (time, seq, slot). A slot's argument and state sit side by side in one Float64Array (one
+ * cache line to read when an event fires, which matters with a million events pending); the
+ * state is FREE, CANCELLED, or 2·handler + (1 if a payload is stored), so the payload array is
+ * only touched by events that carry one. An EventId is `generation * SLOT_LIMIT + slot`; the per-slot generation
  * changes whenever the slot is reused, so a stale id cannot cancel a later event. Generations
  * wrap after 2^29 reuses of one slot: a stale id would have to be held across exactly a
  * multiple of 536,870,912 reuses of its slot to collide.
@@ -43,8 +46,8 @@ export class Simulation {
   private readonly heap = new EventHeap(1024);
   private readonly handlers: Handler<unknown>[] = [];
 
-  private slotHandler: Int32Array;
-  private slotArg: Float64Array;
+  /** [2·slot] = numeric argument, [2·slot + 1] = state (see SLOT_LIMIT's comment). */
+  private slotData: Float64Array;
   private slotGen: Int32Array;
   private slotPayload: unknown[];
   private freeSlots: Int32Array;
@@ -59,8 +62,8 @@ export class Simulation {
 
   constructor() {
     const cap = 1024;
-    this.slotHandler = new Int32Array(cap).fill(FREE);
-    this.slotArg = new Float64Array(cap);
+    this.slotData = new Float64Array(2 * cap);
+    for (let i = 0; i < cap; i++) this.slotData[2 * i + 1] = FREE;
     this.slotGen = new Int32Array(cap);
     this.freeSlots = new Int32Array(cap);
     // Filled, not sized, so V8 keeps it a packed array.
@@ -124,8 +127,8 @@ export class Simulation {
     const slot = id % SLOT_LIMIT;
     if (slot >= this.slotsUsed) return false;
     const gen = (id - slot) / SLOT_LIMIT;
-    if (this.slotGen[slot] !== gen || this.slotHandler[slot] < 0) return false;
-    this.slotHandler[slot] = CANCELLED;
+    if (this.slotGen[slot] !== gen || this.slotData[2 * slot + 1] < 0) return false;
+    this.slotData[2 * slot + 1] = CANCELLED;
     this.slotPayload[slot] = undefined;
     this.live--;
     this.cancelledInHeap++;
@@ -150,19 +153,23 @@ export class Simulation {
     try {
       while (heap.size > 0 && heap.peekTime() <= until) {
         const slot = heap.pop();
-        const h = this.slotHandler[slot];
-        this.slotHandler[slot] = FREE;
+        const data = this.slotData;
+        const state = data[2 * slot + 1];
+        data[2 * slot + 1] = FREE;
         this.freeSlots[this.freeCount++] = slot;
-        if (h === CANCELLED) {
+        if (state === CANCELLED) {
           this.cancelledInHeap--;
           continue;
         }
         this.live--;
-        const payload = this.slotPayload[slot];
-        if (payload !== undefined) this.slotPayload[slot] = undefined;
+        let payload: unknown;
+        if ((state & 1) === 1) {
+          payload = this.slotPayload[slot];
+          this.slotPayload[slot] = undefined;
+        }
         this._now = heap.lastTime;
         this.processed++;
-        handlers[h](this.slotArg[slot], payload);
+        handlers[state >> 1](data[2 * slot], payload);
         if (this.stopRequested) return;
       }
       if (until !== Infinity && until > this._now) this._now = until;
@@ -183,21 +190,22 @@ export class Simulation {
     const heap = this.heap;
     while (heap.size > 0) {
       const slot = heap.pop();
-      const h = this.slotHandler[slot];
-      this.slotHandler[slot] = FREE;
+      const state = this.slotData[2 * slot + 1];
+      this.slotData[2 * slot + 1] = FREE;
       this.freeSlots[this.freeCount++] = slot;
-      if (h === CANCELLED) {
+      if (state === CANCELLED) {
         this.cancelledInHeap--;
         continue;
       }
       this.live--;
+      const arg = this.slotData[2 * slot];
       const payload = this.slotPayload[slot];
       this.slotPayload[slot] = undefined;
       this._now = heap.lastTime;
       this.processed++;
       this.running = true;
       try {
-        this.handlers[h](this.slotArg[slot], payload);
+        this.handlers[state >> 1](arg, payload);
       } finally {
         this.running = false;
         this.stopRequested = false;
@@ -211,9 +219,9 @@ export class Simulation {
   peekTime(): Nanos {
     const heap = this.heap;
     // Discard cancelled entries at the top so the answer is a live event's time.
-    while (heap.size > 0 && this.slotHandler[heap.peekValue()] === CANCELLED) {
+    while (heap.size > 0 && this.slotData[2 * heap.peekValue() + 1] === CANCELLED) {
       const slot = heap.pop();
-      this.slotHandler[slot] = FREE;
+      this.slotData[2 * slot + 1] = FREE;
       this.freeSlots[this.freeCount++] = slot;
       this.cancelledInHeap--;
     }
@@ -229,45 +237,48 @@ export class Simulation {
       slot = this.freeSlots[--this.freeCount];
     } else {
       slot = this.slotsUsed;
-      if (slot === this.slotHandler.length) this.growSlots();
+      if (slot === this.slotGen.length) this.growSlots();
       this.slotsUsed = slot + 1;
     }
     const gen = (this.slotGen[slot] + 1) & GEN_MASK;
     this.slotGen[slot] = gen;
-    this.slotHandler[slot] = handler;
-    this.slotArg[slot] = arg;
-    if (payload !== undefined) this.slotPayload[slot] = payload;
+    const data = this.slotData;
+    data[2 * slot] = arg;
+    if (payload !== undefined) {
+      this.slotPayload[slot] = payload;
+      data[2 * slot + 1] = 2 * handler + 1;
+    } else {
+      data[2 * slot + 1] = 2 * handler;
+    }
     this.heap.push(time, slot);
     this.live++;
     return (gen * SLOT_LIMIT + slot) as EventId;
   }
 
   private growSlots(): void {
-    const old = this.slotHandler.length;
+    const old = this.slotGen.length;
     if (old >= SLOT_LIMIT) {
       throw new RangeError(`Simulation: more than ${SLOT_LIMIT} events pending at once`);
     }
     const cap = Math.min(old * 2, SLOT_LIMIT);
-    const handler = new Int32Array(cap).fill(FREE);
-    handler.set(this.slotHandler);
-    const arg = new Float64Array(cap);
-    arg.set(this.slotArg);
+    const data = new Float64Array(2 * cap);
+    data.set(this.slotData);
+    for (let i = old; i < cap; i++) data[2 * i + 1] = FREE;
     const gen = new Int32Array(cap);
     gen.set(this.slotGen);
     const free = new Int32Array(cap);
     free.set(this.freeSlots);
-    this.slotHandler = handler;
-    this.slotArg = arg;
+    this.slotData = data;
     this.slotGen = gen;
     this.freeSlots = free;
     for (let i = old; i < cap; i++) this.slotPayload.push(undefined);
   }
 
   private compact(): void {
-    const slotHandler = this.slotHandler;
+    const data = this.slotData;
     this.heap.removeWhere((slot) => {
-      if (slotHandler[slot] !== CANCELLED) return false;
-      slotHandler[slot] = FREE;
+      if (data[2 * slot + 1] !== CANCELLED) return false;
+      data[2 * slot + 1] = FREE;
       this.freeSlots[this.freeCount++] = slot;
       return true;
     });
