@@ -28,6 +28,10 @@
  * to the same real server while it lives; it lives until `timeout` seconds after the client's
  * last new connection (the kernel keeps it while connections are open, then lets it time out).
  * The clock is the simulator's (setTime), 0 until set.
+ *
+ * A process of the node that connects to an address bound on kube-ipvs0 (a ClusterIP, an
+ * external or LB IP) gets that address as its source, as the kernel picks it for a local
+ * destination; that is what KUBE-IPVS-OUT-FILTER (`-s LBIP -m ipvs --vaddr LBIP`) relies on.
  */
 import type { ClusterState } from "../../cluster/types.js";
 import type { SyncWrites } from "../cost.js";
@@ -353,6 +357,9 @@ export class IpvsDataPlane implements CompiledDataPlane {
       work: { rulesTraversed: 0, matchesTried: 0, mapLookups: 0, chainJumps: 0 },
     };
     const w = st.work;
+    // A process of the node connecting to an address bound on kube-ipvs0 gets that address as
+    // its source (the kernel's source selection for local destinations).
+    if (fromHost && this.boundAddresses.has(st.dst)) st.src = st.dst;
     this.runBuiltin("nat", fromHost ? "OUTPUT" : "PREROUTING", st);
 
     let vs: VirtualServer | null = null;
