@@ -27,6 +27,8 @@
  * seconds after its last connection; the clock is the simulator's (setTime), 0 until set.
  */
 import type { ClusterState } from "../../cluster/types.js";
+import type { SyncWrites } from "../cost.js";
+import type { ServiceFootprint } from "../sync.js";
 import type { CompiledDataPlane, DataPlaneSize, Packet, ProxyMode, UniformSource, Verdict, Work } from "../types.js";
 import {
   buildServiceSection,
@@ -347,6 +349,40 @@ export class NftablesDataPlane implements CompiledDataPlane {
     }
     if (!full) storage.cleanupLeftovers(tx);
     return tx.done();
+  }
+
+  /**
+   * What the sync loop charges for programming this plane over `previous` (null: a node that
+   * starts empty). Computes the transaction, so it also records the chains it leaves stale.
+   */
+  syncWritesFrom(previous: NftablesDataPlane | null, kind: "partial" | "full" = "partial"): SyncWrites {
+    const tx = previous === null ? this.fullTransaction() : this.transactionFrom(previous, kind);
+    return {
+      full: previous === null || kind === "full",
+      rulesWritten: tx.rulesAdded,
+      // Every chain written is added and flushed; stale chains are only flushed.
+      chainsWritten: tx.chainsFlushed + tx.chainsDeleted,
+      elementsWritten: tx.elementsAdded + tx.elementsDeleted + tx.setsAdded + tx.setsDeleted,
+      tableRules: this.size().rules,
+    };
+  }
+
+  /** The chains, rules and elements one Service ("namespace/name") owns in this table. */
+  serviceFootprint(service: string): ServiceFootprint | undefined {
+    const section = this.sections.find((s) => s.key === service);
+    if (section === undefined) return undefined;
+    let rules = 0;
+    let chains = 0;
+    let elements = 0;
+    for (const port of section.ports) {
+      for (const ch of [...port.endpointChains, port.clusterChain, port.localChain, port.externalChain, port.firewallChain]) {
+        if (ch === undefined) continue;
+        chains++;
+        rules += ch.rules.length;
+      }
+      elements += port.elementsA.length + port.elementsB.length + port.affinitySets.length;
+    }
+    return { rules, chains, elements };
   }
 
   /** kube-proxy's separate transaction deleting the chains flushed by earlier syncs; clears them. */

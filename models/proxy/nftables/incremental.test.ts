@@ -148,6 +148,18 @@ describe("partial syncs (TestSyncProxyRulesRepeated)", () => {
   });
 });
 
+describe("sync writes", () => {
+  test("what the sync loop is charged: a full first sync, then only the change", () => {
+    const one = compileNftables(buildCluster({ services: [svc(1, 80, ["10.0.1.1"])] }), OPTS);
+    const first = one.syncWritesFrom(null);
+    expect(first).toMatchObject({ full: true, rulesWritten: one.size().rules, tableRules: one.size().rules });
+    const two = compileNftables(buildCluster({ services: [svc(1, 80, ["10.0.1.1"]), svc(3, 80, ["10.0.3.1"])] }), OPTS, one);
+    expect(two.syncWritesFrom(one)).toEqual({ full: false, rulesWritten: 4, chainsWritten: 2, elementsWritten: 2, tableRules: two.size().rules });
+    expect(two.serviceFootprint("ns3/svc3")).toEqual({ rules: 4, chains: 2, elements: 2 });
+    expect(two.serviceFootprint("ns9/none")).toBeUndefined();
+  });
+});
+
 // ---- random changes ------------------------------------------------------------------------
 
 type Change =
