@@ -7,8 +7,9 @@ import { describe, expect, test } from "vitest";
 import { createStream } from "../../../sim/random.js";
 import { formatIPv4, parseIPv4 } from "../../network/ip.js";
 import type { Packet, UniformSource } from "../types.js";
-import { TEST_NODE, buildCluster, syntheticCluster } from "../nftables/testClusters.js";
+import { TEST_NODE, buildCluster } from "../nftables/testClusters.js";
 import type { ServiceSpec } from "../nftables/testClusters.js";
+import { SYNTHETIC_CLUSTER_CIDR, syntheticCluster } from "../synthetic.js";
 import type { IpvsScheduler } from "./compile.js";
 import { compileIpvs } from "./dataplane.js";
 import type { IpvsDataPlane } from "./dataplane.js";
@@ -240,10 +241,10 @@ describe("IPVS verdicts", () => {
     const works = new Set<string>();
     for (const n of [1000, 10_000]) {
       const cluster = syntheticCluster({ services: n, endpointsPerService: 4, nodes: 3 });
-      const p = compileIpvs(cluster, { nodeName: "node-1", clusterCIDR: "10.244.0.0/16" });
+      const p = compileIpvs(cluster, { nodeName: "node-1", clusterCIDR: SYNTHETIC_CLUSTER_CIDR });
       for (const svc of [cluster.services[0], cluster.services[n - 1]]) {
         const v = p.evaluate(
-          { srcIP: parseIPv4("10.244.200.9"), srcPort: 1, dstIP: parseIPv4(svc.clusterIP as string), dstPort: 80, protocol: "TCP", ingress: "local" },
+          { srcIP: parseIPv4("10.200.0.9"), srcPort: 1, dstIP: parseIPv4(svc.clusterIP as string), dstPort: 80, protocol: "TCP", ingress: "local" },
           createStream(1, 0, "unused"),
         );
         expect(v.action).toBe("dnat");

@@ -19,9 +19,9 @@ import {
   buildCluster,
   internalExternalMasqueradeCluster,
   overallCluster,
-  syntheticCluster,
 } from "./testClusters.js";
 import type { ServiceSpec } from "./testClusters.js";
+import { SYNTHETIC_CLUSTER_CIDR, syntheticCluster } from "../synthetic.js";
 
 const POD = "10.0.0.2";
 const EXTERNAL = "203.0.113.2";
@@ -300,10 +300,10 @@ describe("nftables evaluation mechanics", () => {
     const works: string[] = [];
     for (const services of [1000, 10_000]) {
       const cluster = syntheticCluster({ services, endpointsPerService: 4, nodes: 3 });
-      const p = compileNftables(cluster, { nodeName: "node-1", clusterCIDR: "10.244.0.0/16" });
+      const p = compileNftables(cluster, { nodeName: "node-1", clusterCIDR: SYNTHETIC_CLUSTER_CIDR });
       for (const svc of [cluster.services[0], cluster.services[services - 1]]) {
         const v = p.evaluate(
-          { srcIP: parseIPv4("10.244.200.9"), srcPort: 5555, dstIP: parseIPv4(svc.clusterIP as string), dstPort: 80, protocol: "TCP", ingress: "local" },
+          { srcIP: parseIPv4("10.200.0.9"), srcPort: 5555, dstIP: parseIPv4(svc.clusterIP as string), dstPort: 80, protocol: "TCP", ingress: "local" },
           createStream(5, 0, "flat"),
         );
         expect(v.action).toBe("dnat");

@@ -2,7 +2,7 @@
  * Small ClusterStates for the proxy-mode tests, goldens and benchmarks: a terse builder, the
  * clusters that mirror kube-proxy's own unit tests (pkg/proxy/nftables/proxier_test.go uses
  * node "test-node" at 192.168.0.2, pod CIDR 10.0.0.0/8, Service CIDR 172.30.0.0/16), and a
- * mixed cluster for the kernel-acceptance tests.
+ * mixed cluster for the kernel-acceptance tests. (Large clusters: models/proxy/synthetic.ts.)
  */
 import type {
   ClusterState,
@@ -265,39 +265,6 @@ export function mixedCluster(): ClusterState {
       },
     ],
   });
-}
-
-/**
- * `services` ClusterIP Services with `endpointsPerService` endpoints each, spread over `nodes`
- * nodes: the benchmarks' and scaling tests' cluster. Stand-in until models/proxy/synthetic.ts.
- */
-export function syntheticCluster(opts: { services: number; endpointsPerService: number; nodes: number }): ClusterState {
-  const nodes = Array.from({ length: Math.max(1, opts.nodes) }, (_, i) => ({
-    name: `node-${i + 1}`,
-    ip: `192.168.${(i >> 8) & 255}.${(i & 255) + 1}`,
-  }));
-  const services: ServiceSpec[] = [];
-  let ep = 0;
-  for (let s = 0; s < opts.services; s++) {
-    const ip = 0x0a600000 + 10 + s; // from 10.96.0.10
-    const endpoints: EndpointSpec[] = [];
-    for (let e = 0; e < opts.endpointsPerService; e++, ep++) {
-      const addr = 0x0af40000 + 2 + ep; // pod IPs from 10.244.0.2
-      endpoints.push({ ip: dotted(addr), node: nodes[ep % nodes.length].name });
-    }
-    services.push({
-      ns: `ns-${s % 50}`,
-      name: `svc-${s}`,
-      clusterIP: dotted(ip),
-      ports: [{ name: "http", port: 80, targetPort: 8080 }],
-      endpoints,
-    });
-  }
-  return buildCluster({ nodes, clusterCIDR: "10.244.0.0/16", serviceRange: "10.96.0.0/12", services });
-}
-
-function dotted(v: number): string {
-  return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
 // ---- the Services of other kube-proxy unit tests ---------------------------------------------
