@@ -4,7 +4,8 @@
  * exact Erlang C values. If these disagree, no other number svcsim prints can be trusted.
  */
 import { InputError } from "../sim/errors.js";
-import { Simulation } from "../sim/engine.js";
+import { Simulation, type HandlerId } from "../sim/engine.js";
+import type { RandomStreams, Rng } from "../sim/random.js";
 import { LogHistogram } from "../sim/stats.js";
 import { mmcMeanSojourn, mmcMeanWait } from "../sim/queueing.js";
 import { NS_PER_S } from "../sim/time.js";
@@ -29,92 +30,130 @@ function paramsOf(config: Config): MmcParams {
   };
 }
 
+/**
+ * One replication of the M/M/c queue. The state lives in fields of one object rather than in
+ * variables captured by closures (V8 keeps double fields unboxed, where a captured `let` that
+ * changes would allocate a heap number on every update), and events carry a server's index,
+ * a small integer, rather than a time: a double argument would be boxed at every call.
+ */
+class MmcModel {
+  private readonly sim = new Simulation();
+  private readonly arrivals: Rng;
+  private readonly services: Rng;
+  private readonly meanGapNs: number;
+  private readonly meanServiceNs: number;
+  /** Waiting customers' arrival times: a growable ring buffer (no per-customer objects). */
+  private queue = new Float64Array(1024);
+  private head = 0;
+  private size = 0;
+  /** Arrival time of the customer each server is serving; idle servers are a stack. */
+  private readonly inService: Float64Array;
+  private readonly idleServers: Int32Array;
+  private idleCount: number;
+  private arrived = 0;
+  private started = 0;
+  private completed = 0;
+  private waited = 0;
+  private measured = 0;
+  private sojournSum = 0;
+  private waitSum = 0;
+  private serviceSum = 0;
+  private measureFrom = 0;
+  private readonly sojourns = new LogHistogram();
+  private readonly hArrival: HandlerId;
+  private readonly hDeparture: HandlerId;
+
+  constructor(
+    private readonly p: MmcParams,
+    streams: RandomStreams,
+  ) {
+    this.arrivals = streams.get("mm1/arrivals");
+    this.services = streams.get("mm1/service");
+    this.meanGapNs = NS_PER_S / p.lambda;
+    this.meanServiceNs = NS_PER_S / p.mu;
+    this.hArrival = this.sim.on(() => this.arrival());
+    this.hDeparture = this.sim.on((server: number) => this.departure(server));
+    this.inService = new Float64Array(p.servers);
+    this.idleServers = Int32Array.from({ length: p.servers }, (_, i) => i);
+    this.idleCount = p.servers;
+  }
+
+  private nextGap(): number {
+    return -Math.log(1 - this.arrivals.next()) * this.meanGapNs;
+  }
+
+  private startService(server: number, arrivalTime: number): void {
+    const service = -Math.log(1 - this.services.next()) * this.meanServiceNs;
+    this.serviceSum += service;
+    // FIFO: services start in arrival order, so `started` counts customers by arrival.
+    if (++this.started > this.p.warmup) {
+      this.waitSum += this.sim.now - arrivalTime;
+      this.waited++;
+    }
+    this.inService[server] = arrivalTime;
+    this.sim.schedule(service, this.hDeparture, server);
+  }
+
+  private arrival(): void {
+    const now = this.sim.now;
+    this.arrived++;
+    if (this.arrived === this.p.warmup + 1) this.measureFrom = now;
+    if (this.idleCount > 0) {
+      this.startService(this.idleServers[--this.idleCount], now);
+    } else {
+      if (this.size === this.queue.length) this.growQueue();
+      this.queue[(this.head + this.size) % this.queue.length] = now;
+      this.size++;
+    }
+    if (this.arrived < this.p.customers) this.sim.schedule(this.nextGap(), this.hArrival);
+  }
+
+  private growQueue(): void {
+    const bigger = new Float64Array(this.queue.length * 2);
+    for (let i = 0; i < this.size; i++) bigger[i] = this.queue[(this.head + i) % this.queue.length];
+    this.queue = bigger;
+    this.head = 0;
+  }
+
+  private departure(server: number): void {
+    const arrivalTime = this.inService[server];
+    this.completed++;
+    if (this.completed > this.p.warmup) {
+      const sojourn = this.sim.now - arrivalTime;
+      this.sojournSum += sojourn;
+      this.sojourns.record(sojourn / NS_PER_S);
+      this.measured++;
+    }
+    if (this.size > 0) {
+      const next = this.queue[this.head];
+      this.head = (this.head + 1) % this.queue.length;
+      this.size--;
+      this.startService(server, next);
+    } else {
+      this.idleServers[this.idleCount++] = server;
+    }
+  }
+
+  run(): Metrics {
+    this.sim.schedule(this.nextGap(), this.hArrival);
+    this.sim.run();
+    const { sim, p } = this;
+    // Sojourns are counted in order of departure; with c > 1 servers that order differs a little
+    // from arrival order, so the warm-up cut may differ by a few customers: negligible.
+    return {
+      mean_sojourn_s: this.sojournSum / this.measured / NS_PER_S,
+      mean_wait_s: this.waitSum / this.waited / NS_PER_S,
+      p99_sojourn_s: this.sojourns.quantile(0.99),
+      utilization: this.serviceSum / NS_PER_S / (p.servers * (sim.now / NS_PER_S)),
+      customers: this.measured,
+      simulated_time_s: (sim.now - this.measureFrom) / NS_PER_S,
+    };
+  }
+}
+
 /** Simulates one replication; times in the result are in seconds. */
 export function simulateMmc(p: MmcParams, ctx: Pick<RunContext, "streams">): Metrics {
-  const arrivals = ctx.streams.get("mm1/arrivals");
-  const services = ctx.streams.get("mm1/service");
-  const meanGapNs = NS_PER_S / p.lambda;
-  const meanServiceNs = NS_PER_S / p.mu;
-  const sim = new Simulation();
-
-  // Waiting customers' arrival times, a growable ring buffer (no per-customer objects).
-  let queue = new Float64Array(1024);
-  let head = 0;
-  let size = 0;
-  let busy = 0;
-  let arrived = 0;
-  let completed = 0;
-  let measured = 0;
-  let sojournSum = 0;
-  let waitSum = 0;
-  let started = 0;
-  let waited = 0;
-  let serviceSum = 0;
-  let measureFrom = 0;
-  const sojourns = new LogHistogram();
-
-  const startService = (arrivalTime: number): void => {
-    const service = Math.round(-Math.log(1 - services.next()) * meanServiceNs);
-    serviceSum += service;
-    // FIFO: services start in arrival order, so `started` counts customers by arrival.
-    if (++started > p.warmup) {
-      waitSum += sim.now - arrivalTime;
-      waited++;
-    }
-    sim.schedule(service, departure, arrivalTime);
-  };
-
-  const arrival = sim.on(() => {
-    const now = sim.now;
-    arrived++;
-    if (arrived === p.warmup + 1) measureFrom = now;
-    if (busy < p.servers) {
-      busy++;
-      startService(now);
-    } else {
-      if (size === queue.length) {
-        const bigger = new Float64Array(queue.length * 2);
-        for (let i = 0; i < size; i++) bigger[i] = queue[(head + i) % queue.length];
-        queue = bigger;
-        head = 0;
-      }
-      queue[(head + size) % queue.length] = now;
-      size++;
-    }
-    if (arrived < p.customers) sim.schedule(Math.round(-Math.log(1 - arrivals.next()) * meanGapNs), arrival);
-  });
-
-  const departure = sim.on((arrivalTime: number) => {
-    completed++;
-    if (completed > p.warmup) {
-      const sojourn = sim.now - arrivalTime;
-      sojournSum += sojourn;
-      sojourns.record(sojourn / NS_PER_S);
-      measured++;
-    }
-    if (size > 0) {
-      const next = queue[head];
-      head = (head + 1) % queue.length;
-      size--;
-      startService(next);
-    } else {
-      busy--;
-    }
-  });
-
-  sim.schedule(Math.round(-Math.log(1 - arrivals.next()) * meanGapNs), arrival);
-  sim.run();
-  // Sojourns are counted in order of departure; with c > 1 servers that order differs a little
-  // from arrival order, so the warm-up cut may differ by a few customers: negligible.
-  const elapsed = (sim.now - measureFrom) / NS_PER_S;
-  return {
-    mean_sojourn_s: sojournSum / measured / NS_PER_S,
-    mean_wait_s: waitSum / waited / NS_PER_S,
-    p99_sojourn_s: sojourns.quantile(0.99),
-    utilization: serviceSum / NS_PER_S / (p.servers * (sim.now / NS_PER_S)),
-    customers: measured,
-    simulated_time_s: elapsed,
-  };
+  return new MmcModel(p, ctx.streams).run();
 }
 
 export const mm1: ExperimentDefinition = {
