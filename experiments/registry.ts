@@ -1,8 +1,9 @@
 /** The shipped studies, in the order `svcsim list` shows them. */
 import type { ExperimentDefinition } from "./definition.js";
+import { firstPacketLatency } from "./firstPacketLatency.js";
 import { mm1 } from "./mm1.js";
 
-export const experiments: readonly ExperimentDefinition[] = [mm1];
+export const experiments: readonly ExperimentDefinition[] = [firstPacketLatency, mm1];
 
 export function findExperiment(name: string): ExperimentDefinition | undefined {
   return experiments.find((e) => e.name === name);

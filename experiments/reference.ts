@@ -1,0 +1,50 @@
+/**
+ * Published figures to print beside ours (experiments/reference/published.csv, one figure a
+ * row with its source; see the README there).
+ */
+import { join } from "node:path";
+import { readCsv } from "./csv.js";
+import { packageRoot } from "./paths.js";
+
+export interface PublishedFigure {
+  source: string;
+  mode: string;
+  services: number | null;
+  endpointsPerService: number | null;
+  metric: string;
+  percentile: string;
+  value: number;
+  /** The value as written, to rescale without rounding error. */
+  valueText: string;
+  unit: string;
+  note: string;
+}
+
+/** Powers of ten from the unit to seconds. */
+const EXPONENT: Record<string, number> = { s: 0, ms: -3, us: -6 };
+
+export const publishedFigures: readonly PublishedFigure[] = (await readCsv(join(packageRoot, "experiments", "reference", "published.csv"))).rows.map(
+  (r) => ({
+    source: r.source,
+    mode: r.mode,
+    services: r.services === "" ? null : Number(r.services),
+    endpointsPerService: r.endpoints_per_service === "" ? null : Number(r.endpoints_per_service),
+    metric: r.metric,
+    percentile: r.percentile,
+    value: Number(r.value),
+    valueText: r.value,
+    unit: r.unit,
+    note: r.note,
+  }),
+);
+
+/** A published figure in seconds, or undefined when there is none. */
+export function publishedSeconds(q: { mode: string; metric: string; percentile: string; services?: number }): number | undefined {
+  const f = publishedFigures.find(
+    (p) => p.mode === q.mode && p.metric === q.metric && p.percentile === q.percentile && (q.services === undefined || p.services === q.services),
+  );
+  if (!f) return undefined;
+  const exponent = EXPONENT[f.unit];
+  // Rescale in decimal ("0.049e-3"), so the result is the double nearest the figure in seconds.
+  return exponent === undefined ? undefined : Number(`${f.valueText}e${exponent}`);
+}
