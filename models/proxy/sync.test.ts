@@ -4,6 +4,7 @@ import { createStream } from "../../sim/random.js";
 import { NS_PER_MS, NS_PER_S } from "../../sim/time.js";
 import { loadCostProfile, syncCost } from "./cost.js";
 import { IptablesDataPlane, compileIptables } from "./iptables/index.js";
+import { compileIpvs } from "./ipvs/index.js";
 import { NftablesDataPlane, compileNftables } from "./nftables/index.js";
 import { TEST_NODE, buildCluster } from "./nftables/testClusters.js";
 import type { ServiceSpec } from "./nftables/testClusters.js";
@@ -372,7 +373,7 @@ describe("with the real modes", () => {
     return out;
   }
 
-  for (const mode of ["iptables", "nftables"] as const) {
+  for (const mode of ["iptables", "nftables", "ipvs"] as const) {
     it(`${mode}: the moved endpoint is reached only once the sync completes; partial writes are the mode's own counts`, () => {
       const sim = new Simulation();
       let state = buildCluster({ services: specs(null) });
@@ -387,6 +388,7 @@ describe("with the real modes", () => {
               ? previous.update(state, changedServices)
               : compileIptables(state, options);
           }
+          if (mode === "ipvs") return compileIpvs(state, options);
           return compileNftables(state, options, previous instanceof NftablesDataPlane ? previous : undefined);
         },
         serviceCount: () => SERVICES,
@@ -415,11 +417,15 @@ describe("with the real modes", () => {
         expect(rec.writes.rulesWritten).toBe(partial.counts.filterRules + partial.counts.natRules);
         expect(rec.writes.rulesWritten).toBeLessThan(size.rules);
         expect(rec.writes.rulesWritten).toBeGreaterThan(SERVICES);
-      } else {
+      } else if (mode === "nftables") {
         // One Service's chains and its elements changed; nothing else.
         expect(rec.writes.chainsWritten).toBeGreaterThan(0);
         expect(rec.writes.chainsWritten).toBeLessThan(10);
         expect(rec.writes.rulesWritten).toBeLessThan(size.rules / 10);
+      } else {
+        // ipvsadm -a for the new real server, -d for the old one; the whole table listed.
+        expect(rec.writes.rulesWritten).toBe(2);
+        expect(rec.writes.tableRules).toBe(size.rules);
       }
       expect(sync.stats().networkProgramming.count).toBe(1);
     });

@@ -23,8 +23,9 @@
  *   server to diff against, on every sync; a "full" sync lists and diffs the same way.
  *
  * The sizes come from the planes themselves when the mode can tell (`exactSyncWrites`: iptables
- * counts each changed Service's chains and rules, nftables builds the very transaction from the
- * previous plane); otherwise from the plane's size and each changed Service's average share.
+ * counts each changed Service's chains and rules; nftables builds the very transaction from the
+ * previous plane; IPVS diffs virtual/real servers and ipset entries against it); otherwise from
+ * the plane's size and each changed Service's average share.
  *
  * Network programming latency: for every change delivered with `notifyChange(changedAt, ...)`,
  * the time from `changedAt` (when it happened at the source: kube-proxy reads it from the
@@ -41,6 +42,7 @@ import { sampleJitter, syncCost } from "./cost.js";
 import type { CostProfile, SyncWrites } from "./cost.js";
 import { IptablesDataPlane } from "./iptables/index.js";
 import { countServiceChains } from "./iptables/render.js";
+import { IpvsDataPlane } from "./ipvs/index.js";
 import { NftablesDataPlane } from "./nftables/index.js";
 import type { CompiledDataPlane, DataPlaneSize, ProxyModeName, UniformSource } from "./types.js";
 
@@ -107,7 +109,7 @@ export interface KubeProxySyncOptions {
   serviceFootprint?: (plane: CompiledDataPlane, service: string) => ServiceFootprint | undefined;
   /** Replaces the write estimate altogether. */
   writes?: (ctx: SyncWriteContext) => SyncWrites;
-  /** Use the modes' exact counts when the planes are iptables or nftables ones (default true). */
+  /** Use the modes' exact counts when the planes are the real modes' ones (default true). */
   exactWrites?: boolean;
   /** A seeded stream for the sync durations' jitter (profile.sync.jitter.cv); none: mean durations. */
   rng?: UniformSource;
@@ -489,13 +491,16 @@ function compileInitial(compile: (ctx: CompileContext) => CompiledDataPlane): Co
 
 /**
  * The kernel's dynamic state outlives a sync: the xt_recent table of ClientIP affinity
- * (iptables), the affinity sets' entries (nftables). The new plane takes it over from the old.
+ * (iptables), the affinity sets' entries (nftables), connection counts, rr positions and
+ * persistence templates (IPVS). The new plane takes it over from the old.
  */
 export function carryKernelState(previous: CompiledDataPlane, next: CompiledDataPlane): void {
   if (previous === next) return;
   if (next instanceof IptablesDataPlane && previous instanceof IptablesDataPlane) {
     if (next.affinity === undefined) next.affinity = previous.affinity;
   } else if (next instanceof NftablesDataPlane && previous instanceof NftablesDataPlane) {
+    next.inheritStateFrom(previous);
+  } else if (next instanceof IpvsDataPlane && previous instanceof IpvsDataPlane) {
     next.inheritStateFrom(previous);
   }
 }
@@ -529,13 +534,15 @@ function serviceTotals(plane: IptablesDataPlane): ServiceTotals {
 }
 
 /**
- * What a sync writes, counted by the mode itself, for iptables and nftables planes; undefined
- * for a plane it cannot read (the caller then estimates).
+ * What a sync writes, counted by the mode itself; undefined for a plane it cannot read (the
+ * caller then estimates).
  * - iptables partial (KEP-3453): everything but the per-Service chains of unchanged Services,
  *   plus a `-X` per chain of a Service that went away;
- * - nftables partial: the transaction from the previous plane (chains added, flushed or deleted;
- *   rules added; elements added or deleted);
- * - full: the whole plane.
+ * - nftables partial: the transaction from the previous plane (NftablesDataPlane.syncWritesFrom);
+ * - IPVS, full or not: the ipvsadm and ipset operations of the diff against the previous plane
+ *   (IpvsDataPlane.syncWritesFrom), plus the listing of the whole table;
+ * - iptables and nftables full: the whole plane (from its size: rendering a 30k-Service
+ *   transaction only to count it would cost more than the rest of the sync loop).
  */
 export function exactSyncWrites(ctx: SyncWriteContext): SyncWrites | undefined {
   const { plane, previous } = ctx;
@@ -577,15 +584,11 @@ export function exactSyncWrites(ctx: SyncWriteContext): SyncWrites | undefined {
         tableRules: size.rules,
       };
     }
-    const tx = plane.transactionFrom(previous, "partial");
-    return {
-      full: false,
-      rulesWritten: tx.rulesAdded,
-      // A chain added is also flushed (kube-proxy's ensureChain): count it once.
-      chainsWritten: tx.chainsAdded + Math.max(0, tx.chainsFlushed - tx.chainsAdded) + tx.chainsDeleted,
-      elementsWritten: tx.elementsAdded + tx.elementsDeleted,
-      tableRules: size.rules,
-    };
+    return plane.syncWritesFrom(previous, "partial");
+  }
+  if (plane instanceof IpvsDataPlane) {
+    const w = plane.syncWritesFrom(previous instanceof IpvsDataPlane ? previous : null);
+    return { ...w, full: ctx.full };
   }
   return undefined;
 }
