@@ -27,6 +27,8 @@ function staticBandSize(size: number, min: number, max: number, step: number): n
 /** A range of `size` slots (base+0 .. base+size-1) with a static lower band. */
 class BandedRange {
   private readonly owners = new Map<number, string>();
+  /** Per band, an offset below which every slot is known to be taken (keeps allocation O(1) amortized). */
+  private readonly hint = [0, 0];
   constructor(
     readonly base: number,
     readonly size: number,
@@ -54,23 +56,30 @@ class BandedRange {
   }
 
   allocateNext(owner: string): number | null {
-    for (const [from, to] of [
+    const bands: [number, number][] = [
       [this.staticBand, this.size],
       [0, this.staticBand],
-    ]) {
-      for (let i = from; i < to; i++) {
+    ];
+    for (let b = 0; b < 2; b++) {
+      const [from, to] = bands[b];
+      for (let i = Math.max(from, this.hint[b]); i < to; i++) {
         const v = this.base + i;
         if (!this.owners.has(v)) {
           this.owners.set(v, owner);
+          this.hint[b] = i + 1;
           return v;
         }
       }
+      this.hint[b] = to;
     }
     return null;
   }
 
   release(value: number): void {
     this.owners.delete(value);
+    const i = value - this.base;
+    const b = i >= this.staticBand ? 0 : 1;
+    if (i < this.hint[b]) this.hint[b] = i;
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { formatIPv4 } from "../network/ip.js";
 import type { ContainerSpec, PodSpecTemplate } from "../scenario/types.js";
-import { endpointConditions, endpointSlicesForService, slicesFromEndpoints } from "./endpointSlices.js";
+import { endpointConditions, endpointSlicesForService, PodIndex, slicesFromEndpoints } from "./endpointSlices.js";
 import type { PodState } from "./resolved.js";
 import type { ServiceState } from "./types.js";
 
@@ -166,5 +166,19 @@ describe("slicesFromEndpoints", () => {
       [5432, ["192.0.2.1:true", "192.0.2.2:false"]],
       [5433, ["192.0.2.3:true"]],
     ]);
+  });
+});
+
+describe("PodIndex", () => {
+  test("finds a Service's pods through its rarest label pair, in insertion order, and forgets removed pods", () => {
+    const a = pod(0, { labels: { app: "web", tier: "a" } });
+    const b = pod(1, { labels: { app: "web", tier: "b" } });
+    const c = pod(2, { labels: { app: "web", tier: "a" }, namespace: "other" });
+    const index = new PodIndex([a, b, c]);
+    expect(index.selectedBy(service({ selector: { app: "web" } }))).toEqual([a, b]);
+    expect(index.selectedBy(service({ selector: { app: "web", tier: "a" } }))).toEqual([a]);
+    expect(index.selectedBy(service({ selector: null }))).toEqual([]);
+    index.remove(a);
+    expect(index.selectedBy(service({ selector: { app: "web" } }))).toEqual([b]);
   });
 });

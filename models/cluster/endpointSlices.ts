@@ -59,6 +59,51 @@ export function podsSelectedBy(service: ServiceState, pods: readonly PodState[])
   return pods.filter((p) => p.namespace === service.namespace && matchesServiceSelector(selector, p.labels));
 }
 
+/**
+ * Pods indexed by namespace and label pair, so that finding a Service's pods costs the size of
+ * the smallest matching group rather than the whole cluster (10,000 Services × 30,000 pods).
+ */
+export class PodIndex {
+  private readonly byPair = new Map<string, PodState[]>();
+
+  constructor(pods: readonly PodState[] = []) {
+    for (const p of pods) this.add(p);
+  }
+
+  private static key(namespace: string, k: string, v: string): string {
+    return `${namespace}\u0000${k}\u0000${v}`;
+  }
+
+  add(pod: PodState): void {
+    for (const [k, v] of Object.entries(pod.labels)) {
+      const key = PodIndex.key(pod.namespace, k, v);
+      const list = this.byPair.get(key);
+      if (list) list.push(pod);
+      else this.byPair.set(key, [pod]);
+    }
+  }
+
+  remove(pod: PodState): void {
+    for (const [k, v] of Object.entries(pod.labels)) {
+      const list = this.byPair.get(PodIndex.key(pod.namespace, k, v));
+      const i = list ? list.indexOf(pod) : -1;
+      if (list && i >= 0) list.splice(i, 1);
+    }
+  }
+
+  /** The pods `service` selects, in the order they were added. */
+  selectedBy(service: ServiceState): PodState[] {
+    const selector = service.selector;
+    if (selector === null || service.type === "ExternalName") return [];
+    let best: PodState[] | undefined;
+    for (const [k, v] of Object.entries(selector)) {
+      const list = this.byPair.get(PodIndex.key(service.namespace, k, v)) ?? [];
+      if (best === undefined || list.length < best.length) best = list;
+    }
+    return (best ?? []).filter((p) => matchesServiceSelector(selector, p.labels));
+  }
+}
+
 function sliceName(serviceName: string, key: string): string {
   return `${serviceName}-${nameSuffix(key)}`;
 }

@@ -6,6 +6,7 @@ export {
   endpointConditions,
   podIsEndpointCandidate,
   podsSelectedBy,
+  PodIndex,
   resolveTargetPort,
   sliceFromObject,
   slicesFromEndpoints,

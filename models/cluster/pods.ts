@@ -19,8 +19,8 @@ export function replicaSetOf(deployment: DeploymentObject, revision = 0): { repl
   return { replicaSetName: `${deployment.metadata.name}-${templateHash}`, templateHash };
 }
 
-function nodeSelectorMatches(template: PodSpecTemplate, node: ResolvedNode): boolean {
-  for (const [k, v] of Object.entries(template.nodeSelector)) {
+function nodeSelectorMatches(selector: readonly [string, string][], node: ResolvedNode): boolean {
+  for (const [k, v] of selector) {
     if (node.labels[k] !== v) return false;
   }
   return true;
@@ -35,7 +35,8 @@ export interface CreatePodOptions {
 
 export class PodFactory {
   private readonly perNode = new Map<string, number>();
-  private readonly perOwnerNode = new Map<string, number>();
+  /** Pods per owner (namespace/ReplicaSet), per node. */
+  private readonly perOwnerNode = new Map<string, Map<string, number>>();
   private readonly names = new Set<string>();
   private readonly sequence = new Map<string, number>();
   /** Nodes that take no new pods (failed or cordoned). */
@@ -54,28 +55,35 @@ export class PodFactory {
     if (pod.nodeName !== null) this.count(pod, +1);
   }
 
-  private ownerKey(pod: { namespace: string; owner: PodState["owner"] }, node: string): string {
-    return `${pod.namespace}/${pod.owner?.replicaSet ?? ""}@${node}`;
+  private ownerKey(namespace: string, owner: PodState["owner"]): string {
+    return `${namespace}/${owner?.replicaSet ?? ""}`;
   }
 
   private count(pod: PodState, delta: number): void {
     if (pod.nodeName === null) return;
     this.perNode.set(pod.nodeName, (this.perNode.get(pod.nodeName) ?? 0) + delta);
-    const k = this.ownerKey(pod, pod.nodeName);
-    this.perOwnerNode.set(k, (this.perOwnerNode.get(k) ?? 0) + delta);
+    const k = this.ownerKey(pod.namespace, pod.owner);
+    let m = this.perOwnerNode.get(k);
+    if (!m) {
+      m = new Map();
+      this.perOwnerNode.set(k, m);
+    }
+    m.set(pod.nodeName, (m.get(pod.nodeName) ?? 0) + delta);
   }
 
   /** The node the scheduler would pick for a pod of `owner`, or null if none fits. */
   pickNode(namespace: string, owner: PodState["owner"], template: PodSpecTemplate): ResolvedNode | null {
     let best: ResolvedNode | null = null;
     let bestKey: [number, number] = [Infinity, Infinity];
+    const mine = this.perOwnerNode.get(this.ownerKey(namespace, owner));
+    const selector = Object.entries(template.nodeSelector);
     for (const node of this.nodes) {
       if (template.nodeName !== undefined && template.nodeName !== node.name) continue;
       if (template.nodeName === undefined && this.unschedulable.has(node.name)) continue;
-      if (!nodeSelectorMatches(template, node)) continue;
+      if (!nodeSelectorMatches(selector, node)) continue;
       const total = this.perNode.get(node.name) ?? 0;
       if (total >= node.maxPods) continue;
-      const same = this.perOwnerNode.get(this.ownerKey({ namespace, owner }, node.name)) ?? 0;
+      const same = mine?.get(node.name) ?? 0;
       if (same < bestKey[0] || (same === bestKey[0] && total < bestKey[1])) {
         best = node;
         bestKey = [same, total];

@@ -11,7 +11,7 @@ import { originError } from "../scenario/context.js";
 import type { ObjectOrigin, Scenario, ServiceObject } from "../scenario/types.js";
 import { formatIPv4 } from "../network/ip.js";
 import { LoadBalancerIPAllocator, NodePortAllocator, PodIPAllocator, ServiceIPAllocator } from "./allocators.js";
-import { endpointSlicesForService, podsSelectedBy, resolveTargetPort, sliceFromObject, slicesFromEndpoints } from "./endpointSlices.js";
+import { endpointSlicesForService, PodIndex, resolveTargetPort, sliceFromObject, slicesFromEndpoints } from "./endpointSlices.js";
 import { deterministicUid } from "./names.js";
 import { buildNodes } from "./nodes.js";
 import { PodFactory, replicaSetOf } from "./pods.js";
@@ -306,16 +306,18 @@ export function resolveCluster(scenario: Scenario): ResolvedCluster {
   };
   const serviceByKey = new Map(services.map((s) => [`${s.state.namespace}/${s.state.name}`, s]));
   const endpointsByKey = new Map(scenario.endpoints.map((e) => [key(e), e]));
+  const podIndex = new PodIndex(pods);
   for (const svc of services) {
     const st = svc.state;
     const sk = `${st.namespace}/${st.name}`;
     const baseLabels: Record<string, string> = { ...svc.labels, [LABEL_SERVICE_NAME]: st.name };
     if (st.headless) baseLabels[LABEL_HEADLESS] = "";
     if (st.selector !== null && st.type !== "ExternalName") {
-      for (const slice of endpointSlicesForService(st, pods, { zoneOf })) {
+      const selected = podIndex.selectedBy(st);
+      for (const slice of endpointSlicesForService(st, selected, { zoneOf })) {
         addSlice(slice, { managedBy: CONTROLLER_NAME, labels: { ...baseLabels, [LABEL_MANAGED_BY]: CONTROLLER_NAME }, system: svc.system });
       }
-      checkTargetPorts(st, pods, warnings, svc.origin?.document ?? sk);
+      checkTargetPorts(st, selected, warnings, svc.origin?.document ?? sk);
       continue;
     }
     if (svc.system && st.name === "kubernetes" && st.namespace === "default") {
@@ -398,8 +400,7 @@ export function resolveCluster(scenario: Scenario): ResolvedCluster {
 }
 
 /** Warns when a named targetPort resolves on none of the Service's pods (it then has no endpoints for it). */
-function checkTargetPorts(svc: ServiceState, pods: readonly PodState[], warnings: string[], where: string): void {
-  const selected = podsSelectedBy(svc, pods);
+function checkTargetPorts(svc: ServiceState, selected: readonly PodState[], warnings: string[], where: string): void {
   if (selected.length === 0) return;
   svc.ports.forEach((p, i) => {
     if (typeof p.targetPort !== "string") return;

@@ -11,7 +11,7 @@ import { InputError } from "../../sim/errors.js";
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 /** Alias nodes expanded per document; yaml's own default is 100. */
 export const DEFAULT_MAX_ALIAS_COUNT = 100;
-export const DEFAULT_MAX_DOCUMENTS = 10_000;
+export const DEFAULT_MAX_DOCUMENTS = 100_000;
 
 export interface ReadLimits {
   maxBytes?: number;
@@ -118,6 +118,12 @@ export function readYamlStream(text: string, file: string, limits: ReadLimits = 
     });
   }
   checkNesting(text, file);
+  // Counted before parsing, so that a stream of empty documents costs no parse at all.
+  let markers = text.startsWith("---") ? 1 : 0;
+  for (let i = text.indexOf("\n---"); i >= 0; i = text.indexOf("\n---", i + 4)) markers++;
+  if (markers > maxDocuments) {
+    throw new InputError("too many YAML documents", { file, expected: `at most ${maxDocuments} documents`, found: `${markers} document markers` });
+  }
   const lineCounter = new LineCounter();
   let docs: Document.Parsed[];
   try {
