@@ -59,6 +59,10 @@ describe("the pod resolver's search path under ndots:5", () => {
     expect(r.answer).toMatchObject({ rcode: "NOERROR", addresses: [webIP], ttlSeconds: 5, source: "cluster" });
   });
 
+  test("the zone's own resolve method is the same lookup", () => {
+    expect(zone.resolve("web.default", "default", 5)).toEqual(resolve(zone, "web.default", "default", 5));
+  });
+
   test("`web.default`: two queries (web.default.default.svc.cluster.local is NXDOMAIN)", () => {
     const r = resolve(zone, "web.default", "default");
     expect(r.queries).toBe(2);

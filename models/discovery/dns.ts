@@ -138,6 +138,11 @@ export class ClusterDnsZone {
     return out;
   }
 
+  /** A pod's whole lookup of `name` (see the module function `resolve`). */
+  resolve(name: string, namespace: string, ndots = DEFAULT_NDOTS, options: LookupOptions = {}): Resolution {
+    return resolve(this, name, namespace, ndots, options);
+  }
+
   /** Answers one query, chasing CNAMEs (at most 8) as CoreDNS does for ExternalName. */
   answer(name: string): DnsAnswer {
     const question = fqdn(name);
