@@ -163,7 +163,8 @@ export class IpvsDataPlane implements CompiledDataPlane {
   private readonly lookup = new Map<number, VirtualServer>();
   private readonly state = new Map<string, VsState>();
   private readonly index = new Map<IpsetName, IpsetIndex>();
-  private readonly chains = new Map<string, IptRule[]>();
+  /** Rules per chain, per table. */
+  private readonly chains: Readonly<Record<"nat" | "filter", Map<string, IptRule[]>>> = { nat: new Map(), filter: new Map() };
   private readonly boundAddresses: Set<number>;
   private nowNs = 0;
 
@@ -200,9 +201,9 @@ export class IpvsDataPlane implements CompiledDataPlane {
     }
     this.boundAddresses = (this.index.get("KUBE-IPVS-IPS") as IpsetIndex).keys;
     for (const r of [...this.iptables.builtin, ...this.iptables.rules]) {
-      const k = `${r.table}:${r.chain}`;
-      const list = this.chains.get(k);
-      if (list === undefined) this.chains.set(k, [r]);
+      const table = this.chains[r.table];
+      const list = table.get(r.chain);
+      if (list === undefined) table.set(r.chain, [r]);
       else list.push(r);
     }
   }
@@ -480,7 +481,8 @@ export class IpvsDataPlane implements CompiledDataPlane {
   private runBuiltin(table: "nat" | "filter", chain: string, st: PacketState): ChainResult {
     const w = st.work;
     const stack: Array<{ rules: IptRule[]; index: number }> = [];
-    let rules = this.chains.get(`${table}:${chain}`) ?? [];
+    const tableChains = this.chains[table];
+    let rules = tableChains.get(chain) ?? [];
     let index = 0;
     for (;;) {
       if (index >= rules.length) {
@@ -498,7 +500,7 @@ export class IpvsDataPlane implements CompiledDataPlane {
         case "jump":
           w.chainJumps++;
           stack.push({ rules, index });
-          rules = this.chains.get(`${table}:${t.chain}`) ?? [];
+          rules = tableChains.get(t.chain) ?? [];
           index = 0;
           break;
         case "RETURN": {
@@ -526,7 +528,8 @@ export class IpvsDataPlane implements CompiledDataPlane {
 
   private matches(list: readonly IptMatch[], st: PacketState): boolean {
     const w = st.work;
-    for (const m of list) {
+    for (let k = 0; k < list.length; k++) {
+      const m = list[k];
       if (m.m === "comment") continue;
       w.matchesTried++;
       let ok: boolean;

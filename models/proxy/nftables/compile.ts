@@ -18,6 +18,8 @@ import type { CompileOptions } from "../types.js";
 import * as N from "./names.js";
 import {
   CT_NEW,
+  expr,
+  verdict,
   FIB_DADDR_LOCAL,
   FIB_SADDR_LOCAL,
   L4PROTO,
@@ -111,19 +113,19 @@ function hostRange(ip: number, text: string): AddrRange {
 const LOOPBACK = range(parseCidr("127.0.0.0/8"));
 
 function jump(chain: string): NftExpr {
-  return { t: "verdict", v: { kind: "jump", chain } };
+  return expr({ t: "verdict", v: { kind: "jump", chain } });
 }
 
 function goto(chain: string): NftExpr {
-  return { t: "verdict", v: { kind: "goto", chain } };
+  return expr({ t: "verdict", v: { kind: "goto", chain } });
 }
 
 const JUMP_MARK_MASQ = jump(N.MARK_MASQ);
-const DROP: NftExpr = { t: "verdict", v: { kind: "drop" } };
-const REJECT: NftExpr = { t: "verdict", v: { kind: "reject" } };
-const RETURN: NftExpr = { t: "verdict", v: { kind: "return" } };
-const GOTO_REJECT: NftVerdict = { kind: "goto", chain: N.REJECT_CHAIN };
-const VERDICT_DROP: NftVerdict = { kind: "drop" };
+const DROP: NftExpr = expr({ t: "verdict", v: { kind: "drop" } });
+const REJECT: NftExpr = expr({ t: "verdict", v: { kind: "reject" } });
+const RETURN: NftExpr = expr({ t: "verdict", v: { kind: "return" } });
+const GOTO_REJECT: NftVerdict = verdict({ kind: "goto", chain: N.REJECT_CHAIN });
+const VERDICT_DROP: NftVerdict = verdict({ kind: "drop" });
 
 const ADDR_PROTO_PORT_VERDICT = "ipv4_addr . inet_proto . inet_service : verdict";
 const PROTO_PORT_VERDICT = "inet_proto . inet_service : verdict";
@@ -185,13 +187,13 @@ export function buildSetup(o: ResolvedNftOptions): Setup {
   }
   for (const name of [N.SERVICES, N.CLUSTER_IPS_CHECK, N.MASQUERADING, N.MARK_MASQ]) ensureChain(name);
 
-  rule(N.MARK_MASQ, [{ t: "markSet", op: "or", mark: o.mark }]);
-  rule(N.MASQUERADING, [{ t: "markZero", mark: o.mark }, RETURN]);
-  rule(N.MASQUERADING, [{ t: "markSet", op: "xor", mark: o.mark }]);
+  rule(N.MARK_MASQ, [expr({ t: "markSet", op: "or", mark: o.mark })]);
+  rule(N.MASQUERADING, [expr({ t: "markZero", mark: o.mark }), RETURN]);
+  rule(N.MASQUERADING, [expr({ t: "markSet", op: "xor", mark: o.mark })]);
   rule(N.MASQUERADING, [MASQUERADE]);
 
   container({ kind: "set", name: N.CLUSTER_IPS, type: "ipv4_addr", comment: "Active ClusterIPs" });
-  rule(N.CLUSTER_IPS_CHECK, [{ t: "namedSet", field: "daddr", set: N.CLUSTER_IPS }, REJECT], "Reject traffic to invalid ports of ClusterIPs");
+  rule(N.CLUSTER_IPS_CHECK, [expr({ t: "namedSet", field: "daddr", set: N.CLUSTER_IPS }), REJECT], "Reject traffic to invalid ports of ClusterIPs");
   if (o.serviceCIDRs.length > 0) {
     rule(
       N.CLUSTER_IPS_CHECK,
@@ -235,12 +237,12 @@ export function buildSetup(o: ResolvedNftOptions): Setup {
 
   ensureChain(N.REJECT_CHAIN, { comment: "helper for @no-endpoint-services / @no-endpoint-nodeports" });
   rule(N.REJECT_CHAIN, [REJECT]);
-  rule(N.SERVICE_ENDPOINTS_CHECK, [{ t: "vmap", key: "addrProtoPort", map: N.NO_ENDPOINT_SERVICES }]);
+  rule(N.SERVICE_ENDPOINTS_CHECK, [expr({ t: "vmap", key: "addrProtoPort", map: N.NO_ENDPOINT_SERVICES })]);
   const nodePortDest: NftExpr[] =
     o.nodePortAddresses === "all"
-      ? [{ t: "addr", field: "daddr", neg: true, range: LOOPBACK }]
-      : [{ t: "namedSet", field: "daddr", set: N.NODEPORT_IPS }];
-  rule(N.NODEPORT_ENDPOINTS_CHECK, [...nodePortDest, { t: "vmap", key: "protoPort", map: N.NO_ENDPOINT_NODEPORTS }]);
+      ? [expr({ t: "addr", field: "daddr", neg: true, range: LOOPBACK })]
+      : [expr({ t: "namedSet", field: "daddr", set: N.NODEPORT_IPS })];
+  rule(N.NODEPORT_ENDPOINTS_CHECK, [...nodePortDest, expr({ t: "vmap", key: "protoPort", map: N.NO_ENDPOINT_NODEPORTS })]);
 
   container({
     kind: "map",
@@ -249,16 +251,16 @@ export function buildSetup(o: ResolvedNftOptions): Setup {
     comment: "destinations that are subject to LoadBalancerSourceRanges",
   });
   ensureChain(N.FIREWALL_CHECK);
-  rule(N.FIREWALL_CHECK, [{ t: "vmap", key: "addrProtoPort", map: N.FIREWALL_IPS }]);
+  rule(N.FIREWALL_CHECK, [expr({ t: "vmap", key: "addrProtoPort", map: N.FIREWALL_IPS })]);
 
   container({ kind: "map", name: N.SERVICE_IPS, type: ADDR_PROTO_PORT_VERDICT, comment: "ClusterIP, ExternalIP and LoadBalancer IP traffic" });
   container({ kind: "map", name: N.SERVICE_NODEPORTS, type: PROTO_PORT_VERDICT, comment: "NodePort traffic" });
-  rule(N.SERVICES, [{ t: "vmap", key: "addrProtoPort", map: N.SERVICE_IPS }]);
+  rule(N.SERVICES, [expr({ t: "vmap", key: "addrProtoPort", map: N.SERVICE_IPS })]);
   rule(
     N.SERVICES,
     o.nodePortAddresses === "all"
-      ? [FIB_DADDR_LOCAL, ...nodePortDest, { t: "vmap", key: "protoPort", map: N.SERVICE_NODEPORTS }]
-      : [...nodePortDest, { t: "vmap", key: "protoPort", map: N.SERVICE_NODEPORTS }],
+      ? [FIB_DADDR_LOCAL, ...nodePortDest, expr({ t: "vmap", key: "protoPort", map: N.SERVICE_NODEPORTS })]
+      : [...nodePortDest, expr({ t: "vmap", key: "protoPort", map: N.SERVICE_NODEPORTS })],
   );
 
   // Every full sync empties the element containers and refills them.
@@ -385,7 +387,7 @@ function buildPortSection(sp: ServicePortInfo, o: ResolvedNftOptions): PortSecti
   for (const ep of reachable) {
     const epBase = N.endpointChainNameBase(svc.namespace, svc.name, proto, port.name, ep.ip, ep.port);
     const epIP = parseIPv4(ep.ip);
-    const rules: NftRule[] = [{ exprs: [{ t: "addr", field: "saddr", neg: false, range: hostRange(epIP, ep.ip) }, JUMP_MARK_MASQ] }];
+    const rules: NftRule[] = [{ exprs: [expr({ t: "addr", field: "saddr", neg: false, range: hostRange(epIP, ep.ip) }), JUMP_MARK_MASQ] }];
     if (affinity) {
       const setName = N.AFFINITY_SET_PREFIX + epBase;
       affinitySetOf.set(ep.key, setName);
@@ -396,9 +398,9 @@ function buildPortSection(sp: ServicePortInfo, o: ResolvedNftOptions): PortSecti
         flags: ["dynamic", "timeout"],
         timeoutSeconds: svc.sessionAffinityTimeoutSeconds,
       });
-      rules.push({ exprs: [{ t: "update", set: setName }] });
+      rules.push({ exprs: [expr({ t: "update", set: setName })] });
     }
-    rules.push({ exprs: [L4PROTO[proto], { t: "dnat", ip: epIP, ipText: ep.ip, port: ep.port }] });
+    rules.push({ exprs: [L4PROTO[proto], expr({ t: "dnat", ip: epIP, ipText: ep.ip, port: ep.port })] });
     const chain: NftChain = { name: N.ENDPOINT_CHAIN_PREFIX + epBase, rules };
     endpointChainOf.set(ep.key, chain);
     endpointChains.push(chain);
@@ -434,11 +436,11 @@ function buildPortSection(sp: ServicePortInfo, o: ResolvedNftOptions): PortSecti
   });
   elementsA.push({ container: N.CLUSTER_IPS, key: clusterIPText, lookup: clusterIP });
   if (hasInternalEndpoints) {
-    elementsA.push({ container: N.SERVICE_IPS, ...apk(clusterIP, clusterIPText), value: { kind: "goto", chain: internalChainName } });
+    elementsA.push({ container: N.SERVICE_IPS, ...apk(clusterIP, clusterIPText), value: verdict({ kind: "goto", chain: internalChainName }) });
   } else {
     elementsA.push({ container: N.NO_ENDPOINT_SERVICES, ...apk(clusterIP, clusterIPText), comment: name, value: internalVerdict as NftVerdict });
   }
-  const externalGoto: NftVerdict = { kind: "goto", chain: externalName };
+  const externalGoto: NftVerdict = verdict({ kind: "goto", chain: externalName });
   for (const text of externalIPs) {
     const ip = parseIPv4(text);
     if (hasEndpoints) elementsA.push({ container: N.SERVICE_IPS, ...apk(ip, text), value: externalGoto });
@@ -452,7 +454,7 @@ function buildPortSection(sp: ServicePortInfo, o: ResolvedNftOptions): PortSecti
   for (const text of lbVIPs) {
     const ip = parseIPv4(text);
     if (hasEndpoints) elementsB.push({ container: N.SERVICE_IPS, ...apk(ip, text), value: externalGoto });
-    if (usesFirewallChain) elementsB.push({ container: N.FIREWALL_IPS, ...apk(ip, text), value: { kind: "goto", chain: firewallName } });
+    if (usesFirewallChain) elementsB.push({ container: N.FIREWALL_IPS, ...apk(ip, text), value: verdict({ kind: "goto", chain: firewallName }) });
   }
   if (!hasExternalEndpoints) {
     for (const text of lbVIPs) {
@@ -473,11 +475,11 @@ function buildPortSection(sp: ServicePortInfo, o: ResolvedNftOptions): PortSecti
   if (hasInternalEndpoints && (o.masqueradeAll || o.clusterCIDR !== null)) {
     const chain = internalPolicyLocal ? localChain : clusterChain;
     if (chain !== undefined) {
-      const daddr: NftExpr = { t: "addr", field: "daddr", neg: false, range: hostRange(clusterIP, clusterIPText) };
+      const daddr: NftExpr = expr({ t: "addr", field: "daddr", neg: false, range: hostRange(clusterIP, clusterIPText) });
       chain.rules.push({
         exprs: o.masqueradeAll
           ? [daddr, JUMP_MARK_MASQ]
-          : [daddr, { t: "addr", field: "saddr", neg: true, range: range(o.clusterCIDR as Cidr) }, JUMP_MARK_MASQ],
+          : [daddr, expr({ t: "addr", field: "saddr", neg: true, range: range(o.clusterCIDR as Cidr) }), JUMP_MARK_MASQ],
       });
       internalMasqIn = chain;
     }
@@ -488,7 +490,7 @@ function buildPortSection(sp: ServicePortInfo, o: ResolvedNftOptions): PortSecti
     } else {
       if (o.clusterCIDR !== null) {
         externalChain.rules.push({
-          exprs: [{ t: "addr", field: "saddr", neg: false, range: range(o.clusterCIDR) }, goto(clusterName)],
+          exprs: [expr({ t: "addr", field: "saddr", neg: false, range: range(o.clusterCIDR) }), goto(clusterName)],
           comment: "short-circuit pod traffic",
         });
       }
@@ -506,18 +508,18 @@ function buildPortSection(sp: ServicePortInfo, o: ResolvedNftOptions): PortSecti
     }
     if (allowFromNode) for (const text of lbVIPs) members.push(hostRange(parseIPv4(text), text));
     firewallChain.rules.push({
-      exprs: [{ t: "anonSet", field: "saddr", neg: true, members, membersText: members.map((m) => m.text).join(" , ") }, DROP],
+      exprs: [expr({ t: "anonSet", field: "saddr", neg: true, members, membersText: members.map((m) => m.text).join(" , ") }), DROP],
     });
   }
   const writeServiceToEndpoints = (chain: NftChain, eps: readonly ProxyEndpoint[]): void => {
     if (affinity) {
       for (const ep of eps) {
         chain.rules.push({
-          exprs: [{ t: "namedSet", field: "saddr", set: affinitySetOf.get(ep.key) as string }, goto((endpointChainOf.get(ep.key) as NftChain).name)],
+          exprs: [expr({ t: "namedSet", field: "saddr", set: affinitySetOf.get(ep.key) as string }), goto((endpointChainOf.get(ep.key) as NftChain).name)],
         });
       }
     }
-    chain.rules.push({ exprs: [{ t: "numgen", chains: eps.map((ep) => (endpointChainOf.get(ep.key) as NftChain).name) }] });
+    chain.rules.push({ exprs: [expr({ t: "numgen", chains: eps.map((ep) => (endpointChainOf.get(ep.key) as NftChain).name) })] });
   };
   if (clusterChain !== undefined) writeServiceToEndpoints(clusterChain, clusterEndpoints);
   if (localChain !== undefined) writeServiceToEndpoints(localChain, localEndpoints);

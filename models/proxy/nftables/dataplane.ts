@@ -194,6 +194,11 @@ class ElementStorage {
   }
 }
 
+// The base chains a first packet crosses, in hook and priority order.
+const OUTPUT_PATH = [N.FILTER_OUTPUT_PRE_DNAT, N.NAT_OUTPUT, N.FILTER_OUTPUT, N.NAT_POSTROUTING];
+const PREROUTING_PATH = [N.FILTER_PREROUTING_PRE_DNAT, N.NAT_PREROUTING];
+const FORWARD_PATH = [N.FILTER_FORWARD, N.NAT_POSTROUTING];
+
 /** The work counters of one evaluation. */
 function newWork(): Work {
   return { rulesTraversed: 0, matchesTried: 0, mapLookups: 0, chainJumps: 0 };
@@ -241,6 +246,8 @@ export class NftablesDataPlane implements CompiledDataPlane {
   /** Affinity set contents: set name -> client IP -> expiry (ns). */
   private readonly affinity = new Map<string, Map<number, number>>();
   private nowNs = 0;
+  private readonly stackChains: NftChain[] = [];
+  private readonly stackIndexes: number[] = [];
 
   constructor(options: ResolvedNftOptions, setup: Setup, sections: readonly ServiceSection[]) {
     this.nodeName = options.nodeName;
@@ -450,19 +457,17 @@ export class NftablesDataPlane implements CompiledDataPlane {
       work: newWork(),
     };
     const fromHost = packet.ingress === "local" && packet.srcIP === this.options.nodeIP;
-    const hooks = fromHost
-      ? [N.FILTER_OUTPUT_PRE_DNAT, N.NAT_OUTPUT, N.FILTER_OUTPUT, N.NAT_POSTROUTING]
-      : [N.FILTER_PREROUTING_PRE_DNAT, N.NAT_PREROUTING];
-    for (const h of hooks) {
-      const r = this.runBaseChain(h, st, rng);
+    const hooks = fromHost ? OUTPUT_PATH : PREROUTING_PATH;
+    for (let h = 0; h < hooks.length; h++) {
+      const r = this.runBaseChain(hooks[h], st, rng);
       if (r !== "accept") return this.verdict(r, st);
     }
     if (this.isLocal(st.dst)) {
       const r = this.runBaseChain(N.FILTER_INPUT, st, rng);
       if (r !== "accept") return this.verdict(r, st);
     } else if (!fromHost) {
-      for (const h of [N.FILTER_FORWARD, N.NAT_POSTROUTING]) {
-        const r = this.runBaseChain(h, st, rng);
+      for (let h = 0; h < FORWARD_PATH.length; h++) {
+        const r = this.runBaseChain(FORWARD_PATH[h], st, rng);
         if (r !== "accept") return this.verdict(r, st);
       }
     }
@@ -481,15 +486,18 @@ export class NftablesDataPlane implements CompiledDataPlane {
 
   private runBaseChain(name: string, st: PacketState, rng: UniformSource): ChainResult {
     const w = st.work;
-    const stack: Array<{ chain: NftChain; index: number }> = [];
+    // The return stack (chains and positions), reused across calls: evaluation is not reentrant.
+    const chains = this.stackChains;
+    const indexes = this.stackIndexes;
+    let depth = 0;
     let chain = this.chains.get(name) as NftChain;
     let index = 0;
     for (;;) {
       if (index >= chain.rules.length) {
-        const back = stack.pop();
-        if (back === undefined) return "accept"; // the base chain's policy
-        chain = back.chain;
-        index = back.index;
+        if (depth === 0) return "accept"; // the base chain's policy
+        depth--;
+        chain = chains[depth];
+        index = indexes[depth];
         continue;
       }
       const rule = chain.rules[index++];
@@ -500,18 +508,21 @@ export class NftablesDataPlane implements CompiledDataPlane {
       switch (out.kind) {
         case "jump":
         case "goto":
-          if (out.kind === "jump") stack.push({ chain, index });
+          if (out.kind === "jump") {
+            chains[depth] = chain;
+            indexes[depth] = index;
+            depth++;
+          }
           w.chainJumps++;
           chain = this.chains.get(out.chain) as NftChain;
           index = 0;
           break;
-        case "return": {
-          const back = stack.pop();
-          if (back === undefined) return "accept";
-          chain = back.chain;
-          index = back.index;
+        case "return":
+          if (depth === 0) return "accept";
+          depth--;
+          chain = chains[depth];
+          index = indexes[depth];
           break;
-        }
         case "drop":
         case "reject":
           return out.kind;
@@ -522,7 +533,9 @@ export class NftablesDataPlane implements CompiledDataPlane {
   /** null: go on with the next rule; a verdict; or a terminal "accept" (NAT done). */
   private runRule(rule: NftRule, st: PacketState, rng: UniformSource): NftVerdict | "accept" | null {
     const w = st.work;
-    for (const e of rule.exprs) {
+    const exprs = rule.exprs;
+    for (let k = 0; k < exprs.length; k++) {
+      const e = exprs[k];
       switch (e.t) {
         case "ctNew":
           w.matchesTried++;
@@ -538,7 +551,8 @@ export class NftablesDataPlane implements CompiledDataPlane {
           w.mapLookups++;
           const ip = e.field === "saddr" ? st.src : st.dst;
           let hit = false;
-          for (const m of e.members) {
+          for (let j = 0; j < e.members.length; j++) {
+            const m = e.members[j];
             if (ip >= m.lo && ip < m.hi) {
               hit = true;
               break;
@@ -575,8 +589,7 @@ export class NftablesDataPlane implements CompiledDataPlane {
         }
         case "numgen": {
           w.mapLookups++;
-          const i = Math.floor(rng.next() * e.chains.length);
-          return { kind: "goto", chain: e.chains[i] };
+          return (e.gotos as readonly NftVerdict[])[Math.floor(rng.next() * e.chains.length)];
         }
         case "verdict":
           return e.v;
