@@ -30,3 +30,29 @@ describe("kube-proxy chain-name hash", () => {
     expect(base32Prefix16(bytes)).toBe("MZXW6YTBOIAAAAAA");
   });
 });
+
+describe("sha256", () => {
+  it("equals node:crypto on ASCII and non-ASCII strings of many lengths", async () => {
+    const { createHash } = await import("node:crypto");
+    const { sha256 } = await import("./hash.js");
+    for (let n = 0; n < 300; n++) {
+      for (const base of ["ns/svc-name:port-name", "é/ü:ß", "x"]) {
+        const s = base.repeat(Math.ceil((n + 1) / base.length)).slice(0, n);
+        expect(Buffer.from(sha256(s)).toString("hex")).toBe(createHash("sha256").update(s).digest("hex"));
+      }
+    }
+    const long = "a".repeat(5000);
+    expect(Buffer.from(sha256(long)).toString("hex")).toBe(createHash("sha256").update(long).digest("hex"));
+  });
+});
+
+describe("chain hashes of non-ASCII and long names", () => {
+  it("fall back to node:crypto with the same encoding", async () => {
+    const { createHash } = await import("node:crypto");
+    for (const name of ["ns/ünïcode:p", "ns/" + "x".repeat(2000) + ":p"]) {
+      const want = base32Prefix16(createHash("sha256").update(name + "tcp" + "10.0.0.1:80").digest());
+      expect(endpointHash(name, "tcp", "10.0.0.1:80")).toBe(want);
+      expect(portProtoHash(name, "tcp")).toBe(base32Prefix16(createHash("sha256").update(name + "tcp").digest()));
+    }
+  });
+});

@@ -7,7 +7,7 @@
  * policy; the renderer never allocates per-rule objects.
  */
 import type { ClusterState, Protocol } from "../../cluster/types.js";
-import { cidrContains, tryParseCidr, tryParseIPv4 } from "../../network/ip.js";
+import { cidrContains, tryParseCidr } from "../../network/ip.js";
 import type { Cidr } from "../../network/ip.js";
 import { endpointHash, portProtoHash } from "../hash.js";
 import { servicePortsForNode } from "../servicePorts.js";
@@ -124,7 +124,7 @@ export function buildModel(state: ClusterState, options: IptablesOptions): Iptab
   const opts = resolveOptions(options);
   const node = state.nodes.find((n) => n.name === opts.nodeName);
   if (!node) throw new Error(`iptables: node ${JSON.stringify(opts.nodeName)} is not in the cluster state`);
-  const nodeIP = tryParseIPv4(node.ip);
+  const nodeIP = fastIPv4(node.ip);
   if (nodeIP === null) throw new Error(`iptables: node ${node.name} has no IPv4 address (${JSON.stringify(node.ip)})`);
   let clusterCIDR: Cidr | null = null;
   if (opts.clusterCIDR !== "") {
@@ -195,6 +195,56 @@ export function updateModel(previous: IptablesModel, state: ClusterState, change
   return finishModel(opts, previous.nodeIP, previous.clusterCIDR, servicePorts);
 }
 
+const NONE: never[] = [];
+
+/** Dotted-quad IPv4 to an unsigned number, or null (no regular expression: called per endpoint). */
+export function fastIPv4(text: string): number | null {
+  const n = text.length;
+  if (n < 7 || n > 15) return null;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return null;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 3) return null;
+      octet = octet * 10 + (c - 48);
+      digits++;
+      if (octet > 255) return null;
+    } else return null;
+  }
+  if (dots !== 3 || digits === 0) return null;
+  return value * 256 + octet;
+}
+
+/** Names go into the rules as bytes; Kubernetes names are DNS labels, so this never fails on real input. */
+function checkPrintableAscii(name: string): void {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 33 || c > 126 || c === 34) throw new RangeError(`iptables: Service port name ${JSON.stringify(name)} is not a Kubernetes name`);
+  }
+}
+
+function parseAddresses(texts: string[]): { ips: number[]; texts: string[] } {
+  if (texts.length === 0) return { ips: NONE, texts: NONE };
+  const ips: number[] = [];
+  const out: string[] = [];
+  for (const text of texts) {
+    const ip = fastIPv4(text.trim());
+    if (ip === null) continue; // IPv6 (the other family's proxier) or invalid.
+    ips.push(ip);
+    out.push(canonicalIPv4(ip));
+  }
+  return { ips, texts: out };
+}
+
 function planServicePorts(
   sps: ServicePortInfo[],
   nodeIP: number,
@@ -202,41 +252,32 @@ function planServicePorts(
   opts: ResolvedIptablesOptions,
 ): ServicePortPlan[] {
   const servicePorts: ServicePortPlan[] = [];
+  const masqDetector = opts.masqueradeAll || clusterCIDR !== null;
   for (const sp of sps) {
     const svc = sp.service;
-    const clusterIP = svc.clusterIP === null ? null : tryParseIPv4(svc.clusterIP);
+    const clusterIP = svc.clusterIP === null ? null : fastIPv4(svc.clusterIP);
     if (clusterIP === null) continue; // IPv6 or unset: not this (IPv4) proxier's business.
     const name = sp.name;
+    checkPrintableAscii(name);
     const proto = PROTO_NAME[sp.port.protocol];
     const hash = portProtoHash(name, proto);
 
-    const externalIPs: number[] = [];
-    const externalIPTexts: string[] = [];
-    for (const text of svc.externalIPs) {
-      const ip = tryParseIPv4(text.trim());
-      if (ip === null) continue;
-      externalIPs.push(ip);
-      externalIPTexts.push(canonicalIPv4(ip));
-    }
-    const lbIPs: number[] = [];
-    const lbIPTexts: string[] = [];
-    for (const text of svc.loadBalancerIngress) {
-      const ip = tryParseIPv4(text.trim());
-      if (ip === null) continue;
-      lbIPs.push(ip);
-      lbIPTexts.push(canonicalIPv4(ip));
-    }
-    const sourceRanges: Cidr[] = [];
+    const external = parseAddresses(svc.externalIPs);
+    const lb = parseAddresses(svc.loadBalancerIngress);
+    let sourceRanges: Cidr[] = NONE;
     let allowFromNode = false;
-    for (const text of svc.loadBalancerSourceRanges) {
-      const cidr = tryParseCidr(text.trim());
-      if (cidr === null) continue;
-      sourceRanges.push(cidr);
-      if (cidrContains(cidr, nodeIP)) allowFromNode = true;
+    if (svc.loadBalancerSourceRanges.length > 0) {
+      sourceRanges = [];
+      for (const text of svc.loadBalancerSourceRanges) {
+        const cidr = tryParseCidr(text.trim());
+        if (cidr === null) continue;
+        sourceRanges.push(cidr);
+        if (cidrContains(cidr, nodeIP)) allowFromNode = true;
+      }
     }
 
     const nodePort = sp.port.nodePort ?? 0;
-    const externallyAccessible = nodePort !== 0 || lbIPs.length > 0 || externalIPs.length > 0;
+    const externallyAccessible = nodePort !== 0 || lb.ips.length > 0 || external.ips.length > 0;
     const internalPolicyLocal = svc.internalTrafficPolicy === "Local";
     const externalPolicyLocal =
       (svc.type === "LoadBalancer" || svc.type === "NodePort") && svc.externalTrafficPolicy === "Local";
@@ -247,9 +288,9 @@ function planServicePorts(
     const usesClusterEndpoints = !internalPolicyLocal || externallyAccessible;
     const usesLocalEndpoints = internalPolicyLocal || (externalPolicyLocal && externallyAccessible);
     const all = sp.endpoints;
-    const cluster = usesClusterEndpoints ? usableEndpoints(all) : [];
+    const cluster = usesClusterEndpoints ? usableEndpoints(all) : NONE;
     let hasEndpoints = cluster.length > 0;
-    let local: ProxyEndpoint[] = [];
+    let local: ProxyEndpoint[] = NONE;
     let reachable: ProxyEndpoint[];
     if (!usesLocalEndpoints) {
       reachable = cluster;
@@ -265,26 +306,35 @@ function planServicePorts(
       reachable = usesClusterEndpoints ? mergeSorted(cluster, local) : local;
     }
 
-    const plans = new Map<string, EndpointPlan>();
-    const reachableEndpoints = reachable.map((e) => {
-      const ip = tryParseIPv4(e.ip) ?? 0;
-      const plan: EndpointPlan = {
+    const reachableEndpoints: EndpointPlan[] = reachable.length === 0 ? NONE : [];
+    for (const e of reachable) {
+      reachableEndpoints.push({
         key: e.key,
         ipText: e.ip,
-        ip,
+        ip: fastIPv4(e.ip) ?? 0,
         port: e.port,
         sepChain: "KUBE-SEP-" + endpointHash(name, proto, e.key),
-      };
-      plans.set(e.key, plan);
-      return plan;
-    });
-    const planOf = (e: ProxyEndpoint): EndpointPlan => plans.get(e.key) as EndpointPlan;
+      });
+    }
+    let clusterEndpoints: EndpointPlan[];
+    let localEndpoints: EndpointPlan[];
+    if (reachable === cluster) {
+      clusterEndpoints = reachableEndpoints;
+      localEndpoints = NONE;
+    } else if (reachable === local) {
+      clusterEndpoints = NONE;
+      localEndpoints = reachableEndpoints;
+    } else {
+      const byKey = new Map<string, EndpointPlan>();
+      for (const plan of reachableEndpoints) byKey.set(plan.key, plan);
+      clusterEndpoints = cluster.map((e) => byKey.get(e.key) as EndpointPlan);
+      localEndpoints = local.map((e) => byKey.get(e.key) as EndpointPlan);
+    }
 
     const usesClusterChain = cluster.length > 0 && usesClusterEndpoints;
     const usesLocalChain = local.length > 0 && usesLocalEndpoints;
     const hasInternalEndpoints = internalPolicyLocal ? hasEndpoints && local.length > 0 : hasEndpoints;
     const hasExternalEndpoints = externalPolicyLocal ? hasEndpoints && local.length > 0 : hasEndpoints;
-    const masqDetector = opts.masqueradeAll || clusterCIDR !== null;
     const masqChain = hasInternalEndpoints && masqDetector ? (internalPolicyLocal ? MASQ_IN_SVL : MASQ_IN_SVC) : MASQ_NONE;
 
     servicePorts.push({
@@ -297,10 +347,10 @@ function planServicePorts(
       port: sp.port.port,
       nodePort,
       healthCheckNodePort,
-      externalIPs,
-      externalIPTexts,
-      lbIPs,
-      lbIPTexts,
+      externalIPs: external.ips,
+      externalIPTexts: external.texts,
+      lbIPs: lb.ips,
+      lbIPTexts: lb.texts,
       sourceRanges,
       allowFromNode,
       affinitySeconds: svc.sessionAffinity === "ClientIP" ? svc.sessionAffinityTimeoutSeconds : 0,
@@ -312,14 +362,14 @@ function planServicePorts(
       usesClusterChain,
       usesLocalChain,
       usesExternalChain: hasEndpoints && externallyAccessible,
-      usesFirewallChain: hasEndpoints && lbIPs.length > 0 && sourceRanges.length > 0,
+      usesFirewallChain: hasEndpoints && lb.ips.length > 0 && sourceRanges.length > 0,
       masqChain,
       svcChain: "KUBE-SVC-" + hash,
       svlChain: "KUBE-SVL-" + hash,
       extChain: "KUBE-EXT-" + hash,
       fwChain: "KUBE-FW-" + hash,
-      clusterEndpoints: cluster.map(planOf),
-      localEndpoints: local.map(planOf),
+      clusterEndpoints,
+      localEndpoints,
       reachableEndpoints,
       endpointCount: all.length,
     });

@@ -27,6 +27,36 @@ export interface RenderResult {
 }
 
 /**
+ * Text written into a growing byte buffer. Lines are ASCII (Kubernetes names, addresses and
+ * iptables words; model.ts refuses anything else), one byte per character. Writing each
+ * Service's lines as one string into a buffer, instead of collecting millions of small strings
+ * for a final join, keeps the garbage collector out of the way for large clusters.
+ */
+class Sink {
+  private buf: Buffer;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(4096, capacity));
+  }
+
+  write(s: string): void {
+    const need = this.length + s.length;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    this.length += this.buf.write(s, this.length, "latin1");
+  }
+
+  copyTo(target: Buffer, at: number): number {
+    this.buf.copy(target, at, 0, this.length);
+    return at + this.length;
+  }
+}
+
+/**
  * `changedServices`: when given, a partial sync (KEP-3453): the per-Service nat chains (masquerade
  * rule, EXT, FW, SVC, SVL, SEP) are written only for Services whose "ns/name" is in the set;
  * KUBE-SERVICES, KUBE-NODEPORTS and the filter table are always written whole.
@@ -39,285 +69,264 @@ export function renderModel(
 ): RenderResult {
   const opts = model.options;
   const mark = opts.mark;
-  const filterChains: string[] = [
-    ":KUBE-SERVICES - [0:0]",
-    ":KUBE-EXTERNAL-SERVICES - [0:0]",
-    ":KUBE-FORWARD - [0:0]",
-    ":KUBE-NODEPORTS - [0:0]",
-    ":KUBE-PROXY-FIREWALL - [0:0]",
-  ];
-  const filterRules: string[] = [];
-  const natChains: string[] = [
-    ":KUBE-SERVICES - [0:0]",
-    ":KUBE-NODEPORTS - [0:0]",
-    ":KUBE-POSTROUTING - [0:0]",
-    ":KUBE-MARK-MASQ - [0:0]",
-  ];
-  const natRules: string[] = [
-    `-A KUBE-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN`,
-    `-A KUBE-POSTROUTING -j MARK --xor-mark ${mark}`,
-    `-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE` +
-      (opts.randomFully ? " --random-fully" : ""),
-    `-A KUBE-MARK-MASQ -j MARK --or-mark ${mark}`,
-  ];
+  let endpoints = 0;
+  for (const sp of model.servicePorts) endpoints += sp.reachableEndpoints.length;
+  const fc = new Sink(512);
+  const fr = new Sink(1024 + 64 * model.servicePorts.length);
+  const nc = new Sink(1024 + 40 * (model.servicePorts.length + endpoints));
+  const nr = new Sink(4096 + 400 * model.servicePorts.length + 260 * endpoints);
+  let filterChains = 5;
+  let filterRules = 0;
+  let natChains = 4;
+  let natRules = 4;
+  fc.write("*filter\n:KUBE-SERVICES - [0:0]\n:KUBE-EXTERNAL-SERVICES - [0:0]\n:KUBE-FORWARD - [0:0]\n:KUBE-NODEPORTS - [0:0]\n:KUBE-PROXY-FIREWALL - [0:0]\n");
+  nc.write("*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-NODEPORTS - [0:0]\n:KUBE-POSTROUTING - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n");
+  nr.write(
+    `-A KUBE-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN\n` +
+      `-A KUBE-POSTROUTING -j MARK --xor-mark ${mark}\n` +
+      `-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE${opts.randomFully ? " --random-fully" : ""}\n` +
+      `-A KUBE-MARK-MASQ -j MARK --or-mark ${mark}\n`,
+  );
   if (opts.localhostNodePorts) {
-    filterChains.push(":KUBE-FIREWALL - [0:0]");
-    filterRules.push(
-      '-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+    fc.write(":KUBE-FIREWALL - [0:0]\n");
+    filterChains++;
+    fr.write(
+      '-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n',
     );
+    filterRules++;
   }
 
-  const notLocalSource = model.clusterCIDR === null ? "" : ` ! -s ${model.clusterCIDR.text}`;
-  const localSource = model.clusterCIDR === null ? "" : `-s ${model.clusterCIDR.text}`;
+  const notLocalSource = model.clusterCIDR === null || opts.masqueradeAll ? "" : ` ! -s ${model.clusterCIDR.text}`;
+  const localSource = model.clusterCIDR === null ? "" : ` -s ${model.clusterCIDR.text}`;
   const large = model.largeClusterMode;
   const localhostNodePortRule = opts.localhostNodePorts && opts.nfacct;
-  const skippedNat = { chains: 0, rules: 0 };
+  const detector = model.clusterCIDR !== null;
+  let skippedChains = 0;
+  let skippedRules = 0;
 
   for (const sp of model.servicePorts) {
     const name = sp.name;
     const pr = sp.proto;
     const portMatch = `-m ${pr} -p ${pr}`;
-    const svcPort = String(sp.port);
+    const dport = `--dport ${sp.port}`;
+    // This Service port's lines, written to the sinks at the end (one write per sink).
+    let f = "";
+    let n = "";
+    let c = "";
 
-    let internalFilterTarget = "";
-    let internalFilterComment = "";
-    let externalFilterTarget = "";
-    let externalFilterComment = "";
+    let internalFilter = "";
+    let externalFilter = "";
     if (!sp.hasEndpoints) {
-      internalFilterTarget = "REJECT";
-      internalFilterComment = `"${name} has no endpoints"`;
-      externalFilterTarget = "REJECT";
-      externalFilterComment = internalFilterComment;
+      internalFilter = `"${name} has no endpoints"`;
+      externalFilter = internalFilter;
     } else {
-      if (!sp.hasInternalEndpoints) {
-        internalFilterTarget = "DROP";
-        internalFilterComment = `"${name} has no local endpoints"`;
-      }
-      if (!sp.hasExternalEndpoints) {
-        externalFilterTarget = "DROP";
-        externalFilterComment = `"${name} has no local endpoints"`;
-      }
+      if (!sp.hasInternalEndpoints) internalFilter = `"${name} has no local endpoints"`;
+      if (!sp.hasExternalEndpoints) externalFilter = `"${name} has no local endpoints"`;
     }
+    const filterTarget = sp.hasEndpoints ? "DROP" : "REJECT";
     const internalChain = sp.internalPolicyLocal ? sp.svlChain : sp.svcChain;
     const lbChain = sp.usesFirewallChain ? sp.fwChain : sp.extChain;
 
     // Capture the cluster IP.
     if (sp.hasInternalEndpoints) {
-      natRules.push(
-        `-A KUBE-SERVICES -m comment --comment "${name} cluster IP" ${portMatch} -d ${sp.clusterIPText} --dport ${svcPort} -j ${internalChain}`,
-      );
+      n += `-A KUBE-SERVICES -m comment --comment "${name} cluster IP" ${portMatch} -d ${sp.clusterIPText} ${dport} -j ${internalChain}\n`;
+      natRules++;
     } else {
-      filterRules.push(
-        `-A KUBE-SERVICES -m comment --comment ${internalFilterComment} ${portMatch} -d ${sp.clusterIPText} --dport ${svcPort} -j ${internalFilterTarget}`,
-      );
+      f += `-A KUBE-SERVICES -m comment --comment ${internalFilter} ${portMatch} -d ${sp.clusterIPText} ${dport} -j ${filterTarget}\n`;
+      filterRules++;
     }
     // Capture external IPs.
     for (const ext of sp.externalIPTexts) {
       if (sp.hasEndpoints) {
-        natRules.push(
-          `-A KUBE-SERVICES -m comment --comment "${name} external IP" ${portMatch} -d ${ext} --dport ${svcPort} -j ${sp.extChain}`,
-        );
+        n += `-A KUBE-SERVICES -m comment --comment "${name} external IP" ${portMatch} -d ${ext} ${dport} -j ${sp.extChain}\n`;
+        natRules++;
       }
       if (!sp.hasExternalEndpoints) {
-        filterRules.push(
-          `-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalFilterComment} ${portMatch} -d ${ext} --dport ${svcPort} -j ${externalFilterTarget}`,
-        );
+        f += `-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalFilter} ${portMatch} -d ${ext} ${dport} -j ${filterTarget}\n`;
+        filterRules++;
       }
     }
     // Capture load-balancer ingress.
     for (const lb of sp.lbIPTexts) {
       if (sp.hasEndpoints) {
-        natRules.push(
-          `-A KUBE-SERVICES -m comment --comment "${name} loadbalancer IP" ${portMatch} -d ${lb} --dport ${svcPort} -j ${lbChain}`,
-        );
+        n += `-A KUBE-SERVICES -m comment --comment "${name} loadbalancer IP" ${portMatch} -d ${lb} ${dport} -j ${lbChain}\n`;
+        natRules++;
       }
       if (sp.usesFirewallChain) {
-        filterRules.push(
-          `-A KUBE-PROXY-FIREWALL -m comment --comment "${name} traffic not accepted by ${sp.fwChain}" ${portMatch} -d ${lb} --dport ${svcPort} -j DROP`,
-        );
+        f += `-A KUBE-PROXY-FIREWALL -m comment --comment "${name} traffic not accepted by ${sp.fwChain}" ${portMatch} -d ${lb} ${dport} -j DROP\n`;
+        filterRules++;
       }
     }
     if (!sp.hasExternalEndpoints) {
       for (const lb of sp.lbIPTexts) {
-        filterRules.push(
-          `-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalFilterComment} ${portMatch} -d ${lb} --dport ${svcPort} -j ${externalFilterTarget}`,
-        );
+        f += `-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalFilter} ${portMatch} -d ${lb} ${dport} -j ${filterTarget}\n`;
+        filterRules++;
       }
     }
     // Capture node ports.
     if (sp.nodePort !== 0) {
       if (sp.hasEndpoints) {
         if (localhostNodePortRule) {
-          natRules.push(
-            `-A KUBE-NODEPORTS -m comment --comment ${name} ${portMatch} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name ${NFACCT_LOCALHOST_NODEPORTS} -j ${sp.extChain}`,
-          );
+          n += `-A KUBE-NODEPORTS -m comment --comment ${name} ${portMatch} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name ${NFACCT_LOCALHOST_NODEPORTS} -j ${sp.extChain}\n`;
+          natRules++;
         }
-        natRules.push(`-A KUBE-NODEPORTS -m comment --comment ${name} ${portMatch} --dport ${sp.nodePort} -j ${sp.extChain}`);
+        n += `-A KUBE-NODEPORTS -m comment --comment ${name} ${portMatch} --dport ${sp.nodePort} -j ${sp.extChain}\n`;
+        natRules++;
       }
       if (!sp.hasExternalEndpoints) {
-        filterRules.push(
-          `-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL ${portMatch} --dport ${sp.nodePort} -j ${externalFilterTarget}`,
-        );
+        f += `-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalFilter} -m addrtype --dst-type LOCAL ${portMatch} --dport ${sp.nodePort} -j ${filterTarget}\n`;
+        filterRules++;
       }
     }
     // Capture health-check node ports.
     if (sp.healthCheckNodePort !== 0) {
-      filterRules.push(
-        `-A KUBE-NODEPORTS -m comment --comment "${name} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`,
-      );
+      f += `-A KUBE-NODEPORTS -m comment --comment "${name} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT\n`;
+      filterRules++;
     }
 
     // Below: the per-Service chains, which a partial sync writes only for changed Services.
-    const write = changedServices === undefined || changedServices.has(sp.serviceKey);
-    if (!write) {
-      const c = countServiceChains(sp, model.clusterCIDR !== null);
-      skippedNat.chains += c.chains;
-      skippedNat.rules += c.rules;
-      continue;
-    }
+    if (changedServices !== undefined && !changedServices.has(sp.serviceKey)) {
+      const counted = countServiceChains(sp, detector);
+      skippedChains += counted.chains;
+      skippedRules += counted.rules;
+    } else {
+      if (sp.masqChain !== MASQ_NONE) {
+        const chain = sp.masqChain === MASQ_IN_SVL ? sp.svlChain : sp.svcChain;
+        n += `-A ${chain} -m comment --comment "${name} cluster IP" ${portMatch} -d ${sp.clusterIPText} ${dport}${notLocalSource} -j KUBE-MARK-MASQ\n`;
+        natRules++;
+      }
 
-    if (sp.masqChain !== MASQ_NONE) {
-      const chain = sp.masqChain === MASQ_IN_SVL ? sp.svlChain : sp.svcChain;
-      natRules.push(
-        `-A ${chain} -m comment --comment "${name} cluster IP" ${portMatch} -d ${sp.clusterIPText} --dport ${svcPort}` +
-          (opts.masqueradeAll ? "" : notLocalSource) +
-          " -j KUBE-MARK-MASQ",
-      );
-    }
-
-    if (sp.usesExternalChain) {
-      const ext = sp.extChain;
-      natChains.push(`:${ext} - [0:0]`);
-      if (!sp.externalPolicyLocal) {
-        natRules.push(`-A ${ext} -m comment --comment "masquerade traffic for ${name} external destinations" -j KUBE-MARK-MASQ`);
-      } else {
-        if (model.clusterCIDR !== null) {
-          natRules.push(`-A ${ext} -m comment --comment "pod traffic for ${name} external destinations" ${localSource} -j ${sp.svcChain}`);
+      if (sp.usesExternalChain) {
+        const ext = sp.extChain;
+        c += `:${ext} - [0:0]\n`;
+        natChains++;
+        if (!sp.externalPolicyLocal) {
+          n += `-A ${ext} -m comment --comment "masquerade traffic for ${name} external destinations" -j KUBE-MARK-MASQ\n`;
+          natRules++;
+        } else {
+          if (detector) {
+            n += `-A ${ext} -m comment --comment "pod traffic for ${name} external destinations"${localSource} -j ${sp.svcChain}\n`;
+            natRules++;
+          }
+          n +=
+            `-A ${ext} -m comment --comment "masquerade LOCAL traffic for ${name} external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ\n` +
+            `-A ${ext} -m comment --comment "route LOCAL traffic for ${name} external destinations" -m addrtype --src-type LOCAL -j ${sp.svcChain}\n`;
+          natRules += 2;
         }
-        natRules.push(
-          `-A ${ext} -m comment --comment "masquerade LOCAL traffic for ${name} external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`,
-        );
-        natRules.push(
-          `-A ${ext} -m comment --comment "route LOCAL traffic for ${name} external destinations" -m addrtype --src-type LOCAL -j ${sp.svcChain}`,
-        );
+        if (sp.hasExternalEndpoints) {
+          n += `-A ${ext} -j ${sp.externalPolicyLocal ? sp.svlChain : sp.svcChain}\n`;
+          natRules++;
+        }
       }
-      if (sp.hasExternalEndpoints) {
-        natRules.push(`-A ${ext} -j ${sp.externalPolicyLocal ? sp.svlChain : sp.svcChain}`);
+
+      if (sp.usesFirewallChain) {
+        const fw = sp.fwChain;
+        c += `:${fw} - [0:0]\n`;
+        natChains++;
+        const head = `-A ${fw} -m comment --comment "${name} loadbalancer IP" -s `;
+        for (const cidr of sp.sourceRanges) {
+          n += `${head}${cidr.text} -j ${sp.extChain}\n`;
+          natRules++;
+        }
+        if (sp.allowFromNode) {
+          for (const lb of sp.lbIPTexts) {
+            n += `${head}${lb} -j ${sp.extChain}\n`;
+            natRules++;
+          }
+        }
+        n += `-A ${fw} -m comment --comment "other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL"\n`;
+        natRules++;
       }
+
+      if (sp.usesClusterChain) {
+        c += `:${sp.svcChain} - [0:0]\n`;
+        natChains++;
+        n += serviceToEndpointRules(sp, sp.svcChain, sp.clusterEndpoints, large);
+        natRules += sp.clusterEndpoints.length * (sp.affinitySeconds > 0 ? 2 : 1);
+      }
+      if (sp.usesLocalChain) {
+        c += `:${sp.svlChain} - [0:0]\n`;
+        natChains++;
+        n += serviceToEndpointRules(sp, sp.svlChain, sp.localEndpoints, large);
+        natRules += sp.localEndpoints.length * (sp.affinitySeconds > 0 ? 2 : 1);
+      }
+
+      const comment = large ? "" : ` -m comment --comment ${name}`;
+      const set = sp.affinitySeconds > 0;
+      for (const ep of sp.reachableEndpoints) {
+        const sep = ep.sepChain;
+        c += `:${sep} - [0:0]\n`;
+        n +=
+          `-A ${sep}${comment} -s ${ep.ipText} -j KUBE-MARK-MASQ\n` +
+          `-A ${sep}${comment}${set ? ` -m recent --name ${sep} --set` : ""} ${portMatch} -j DNAT --to-destination ${ep.key}\n`;
+      }
+      natChains += sp.reachableEndpoints.length;
+      natRules += 2 * sp.reachableEndpoints.length;
     }
 
-    if (sp.usesFirewallChain) {
-      const fw = sp.fwChain;
-      natChains.push(`:${fw} - [0:0]`);
-      const head = `-A ${fw} -m comment --comment "${name} loadbalancer IP"`;
-      for (const cidr of sp.sourceRanges) natRules.push(`${head} -s ${cidr.text} -j ${sp.extChain}`);
-      if (sp.allowFromNode) {
-        for (const lb of sp.lbIPTexts) natRules.push(`${head} -s ${lb} -j ${sp.extChain}`);
-      }
-      natRules.push(`-A ${fw} -m comment --comment "other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL"`);
-    }
-
-    if (sp.usesClusterChain) {
-      natChains.push(`:${sp.svcChain} - [0:0]`);
-      writeServiceToEndpointRules(natRules, sp, sp.svcChain, sp.clusterEndpoints, large);
-    }
-    if (sp.usesLocalChain) {
-      natChains.push(`:${sp.svlChain} - [0:0]`);
-      writeServiceToEndpointRules(natRules, sp, sp.svlChain, sp.localEndpoints, large);
-    }
-
-    const sepComment = large ? "" : ` -m comment --comment ${name}`;
-    const affinity = sp.affinitySeconds > 0;
-    for (const ep of sp.reachableEndpoints) {
-      const sep = ep.sepChain;
-      natChains.push(`:${sep} - [0:0]`);
-      natRules.push(`-A ${sep}${sepComment} -s ${ep.ipText} -j KUBE-MARK-MASQ`);
-      natRules.push(
-        `-A ${sep}${sepComment}` +
-          (affinity ? ` -m recent --name ${sep} --set` : "") +
-          ` ${portMatch} -j DNAT --to-destination ${ep.key}`,
-      );
-    }
+    if (f !== "") fr.write(f);
+    if (n !== "") nr.write(n);
+    if (c !== "") nc.write(c);
   }
 
   if (deletedChains) {
     for (const chain of deletedChains) {
-      natChains.push(`:${chain} - [0:0]`);
-      natRules.push(`-X ${chain}`);
+      nc.write(`:${chain} - [0:0]\n`);
+      nr.write(`-X ${chain}\n`);
     }
   }
 
   // The tail call to KUBE-NODEPORTS must be the last rule of KUBE-SERVICES.
-  natRules.push(
+  nr.write(
     '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL' +
       (opts.localhostNodePorts ? "" : " ! -d 127.0.0.0/8") +
-      " -j KUBE-NODEPORTS",
+      " -j KUBE-NODEPORTS\nCOMMIT\n",
   );
+  natRules++;
 
   if (!opts.conntrackTCPLiberal) {
-    filterRules.push(
-      "-A KUBE-FORWARD -m conntrack --ctstate INVALID" +
-        (opts.nfacct ? ` -m nfacct --nfacct-name ${NFACCT_CT_STATE_INVALID}` : "") +
-        " -j DROP",
-    );
+    fr.write(`-A KUBE-FORWARD -m conntrack --ctstate INVALID${opts.nfacct ? ` -m nfacct --nfacct-name ${NFACCT_CT_STATE_INVALID}` : ""} -j DROP\n`);
+    filterRules++;
   }
-  filterRules.push(`-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`);
-  filterRules.push(
-    '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+  fr.write(
+    `-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT\n` +
+      '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n',
   );
+  filterRules += 2;
 
-  const text =
-    "*filter\n" +
-    joinLines(filterChains) +
-    joinLines(filterRules) +
-    "COMMIT\n*nat\n" +
-    joinLines(natChains) +
-    joinLines(natRules) +
-    "COMMIT\n";
-  const deleted = deletedChains ? deletedChains.length : 0;
+  const all = Buffer.allocUnsafe(fc.length + fr.length + nc.length + nr.length);
+  nr.copyTo(all, nc.copyTo(all, fr.copyTo(all, fc.copyTo(all, 0))));
   return {
-    text,
+    text: all.toString("latin1"),
     counts: {
-      filterChains: filterChains.length,
-      filterRules: filterRules.length,
-      natChains: natChains.length - deleted,
-      natRules: natRules.length - deleted,
-      skippedNatChains: skippedNat.chains,
-      skippedNatRules: skippedNat.rules,
+      filterChains,
+      filterRules,
+      natChains,
+      natRules,
+      skippedNatChains: skippedChains,
+      skippedNatRules: skippedRules,
     },
   };
 }
 
-function joinLines(lines: string[]): string {
-  return lines.length === 0 ? "" : lines.join("\n") + "\n";
-}
-
-function writeServiceToEndpointRules(
-  natRules: string[],
-  sp: ServicePortPlan,
-  chain: string,
-  endpoints: EndpointPlan[],
-  large: boolean,
-): void {
+/** A KUBE-SVC/SVL chain's rules (writeServiceToEndpointRules). */
+function serviceToEndpointRules(sp: ServicePortPlan, chain: string, endpoints: EndpointPlan[], large: boolean): string {
   const name = sp.name;
+  const n = endpoints.length;
+  let out = "";
   if (sp.affinitySeconds > 0) {
     for (const ep of endpoints) {
       const comment = large ? "" : ` -m comment --comment "${name} -> ${ep.key}"`;
-      natRules.push(
-        `-A ${chain}${comment} -m recent --name ${ep.sepChain} --rcheck --seconds ${sp.affinitySeconds} --reap -j ${ep.sepChain}`,
-      );
+      out += `-A ${chain}${comment} -m recent --name ${ep.sepChain} --rcheck --seconds ${sp.affinitySeconds} --reap -j ${ep.sepChain}\n`;
     }
   }
-  const n = endpoints.length;
   for (let i = 0; i < n; i++) {
     const ep = endpoints[i];
     const comment = large ? "" : ` -m comment --comment "${name} -> ${ep.key}"`;
-    if (i < n - 1) {
-      natRules.push(`-A ${chain}${comment} -m statistic --mode random --probability ${computeProbability(n - i)} -j ${ep.sepChain}`);
-    } else {
-      natRules.push(`-A ${chain}${comment} -j ${ep.sepChain}`);
-    }
+    if (i < n - 1) out += `-A ${chain}${comment} -m statistic --mode random --probability ${computeProbability(n - i)} -j ${ep.sepChain}\n`;
+    else out += `-A ${chain}${comment} -j ${ep.sepChain}\n`;
   }
+  return out;
 }
 
 /** The nat chains and rules a Service port's per-Service chains hold (for partial-sync counts). */
