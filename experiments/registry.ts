@@ -2,8 +2,9 @@
 import type { ExperimentDefinition } from "./definition.js";
 import { firstPacketLatency } from "./firstPacketLatency.js";
 import { mm1 } from "./mm1.js";
+import { ruleSync } from "./ruleSync.js";
 
-export const experiments: readonly ExperimentDefinition[] = [firstPacketLatency, mm1];
+export const experiments: readonly ExperimentDefinition[] = [firstPacketLatency, ruleSync, mm1];
 
 export function findExperiment(name: string): ExperimentDefinition | undefined {
   return experiments.find((e) => e.name === name);
