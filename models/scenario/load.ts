@@ -302,6 +302,7 @@ class ScenarioReader {
       timeout: c.timeout,
       retries: c.retries,
       ndots: c.ndots ?? cluster.dns.ndots,
+      dnsCache: c.dnsCache,
     };
     if (c.arrival !== undefined) out.arrival = c.arrival;
     if (c.closedLoop !== undefined) out.closedLoop = c.closedLoop;

@@ -450,6 +450,23 @@ export const clientSchema = z.strictObject({
   timeout: duration.prefault("30s"),
   retries: intIn(0, 100).default(0),
   ndots: intIn(0, 15).optional(),
+  /**
+   * The client's own cache of DNS answers: "none" (glibc: every lookup asks), "ttl" (keep an
+   * answer for its TTL), or a fixed duration (e.g. Java's networkaddress.cache.ttl of 30s).
+   */
+  dnsCache: z
+    .string(e('"none", "ttl" or a duration like 30s'))
+    .transform((text, ctx) => {
+      if (text === "none" || text === "ttl") return text;
+      try {
+        return parseDuration(text);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        ctx.issues.push({ code: "custom", message: '"none", "ttl" or a duration like 30s', input: text });
+        return z.NEVER;
+      }
+    })
+    .default("none"),
 });
 export type ClientInput = z.output<typeof clientSchema>;
 export const workloadSchema = svcsimKind(z.strictObject({ clients: z.array(clientSchema).default([]) }).prefault({}));

@@ -370,6 +370,8 @@ export interface ClientSpec {
   retries: number;
   /** The client pod's resolver ndots (the cluster's dns.ndots by default). */
   ndots: number;
+  /** Client-side DNS cache: none (glibc), the answers' TTL, or a fixed time (ns). */
+  dnsCache: "none" | "ttl" | Nanos;
 }
 
 export interface WorkloadSpec {

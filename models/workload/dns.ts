@@ -37,7 +37,9 @@ export interface DnsClientOptions {
 interface Querier {
   nodeIndex: number;
   ip: number;
-  spec: { namespace: string; ndots: number };
+  spec: { namespace: string; ndots: number; dnsCache: "none" | "ttl" | Nanos };
+  /** The client's own cache (when its dnsCache is not "none"): name → answer and expiry. */
+  readonly dnsCacheEntries: Map<string, { result: DnsResult; expires: Nanos }>;
 }
 
 export class DnsClient {
@@ -49,6 +51,8 @@ export class DnsClient {
   private readonly queryLatency: Distribution;
   private readonly rng: Rng;
   private readonly cacheTTL: Nanos;
+  /** TTL of the cluster zone's answers, NXDOMAIN included. */
+  private readonly zoneTtl: Nanos;
   private readonly kubeDnsIP: number;
   /** CoreDNS' cache of forwarded (external) answers: name → expiry. */
   private readonly upstreamCache = new Map<string, Nanos>();
@@ -65,6 +69,7 @@ export class DnsClient {
     this.queryLatency = parseDistribution(spec.queryLatency, "dns.queryLatency");
     this.cacheTTL = spec.cacheTTL;
     this.rng = o.streams.get("dns");
+    this.zoneTtl = spec.ttl;
     this.zone = new ClusterDnsZone(o.cluster.resolved.state, { clusterDomain: spec.clusterDomain, ttlSeconds: spec.ttl / NS_PER_S });
     const ip = o.cluster.resolved.dns.clusterIP;
     this.kubeDnsIP = ip === null ? -1 : parseIPv4(ip);
@@ -72,6 +77,21 @@ export class DnsClient {
 
   /** Resolves `name` for a client pod; the delay covers every query the resolver sends. */
   resolve(client: Querier, name: string, measured: boolean): DnsResult {
+    const policy = client.spec.dnsCache;
+    if (policy === "none") return this.lookup(client, name, measured).result;
+    const now = this.now();
+    const cached = client.dnsCacheEntries.get(name);
+    if (cached && cached.expires > now) {
+      if (measured) this.metrics.dnsLookups++;
+      return { ...cached.result, delay: 0 };
+    }
+    const { result, ttl } = this.lookup(client, name, measured);
+    if (result.kind !== "error") client.dnsCacheEntries.set(name, { result, expires: now + (policy === "ttl" ? ttl : policy) });
+    return result;
+  }
+
+  /** The resolver's queries for one lookup; `ttl` is the answer's (ns). */
+  private lookup(client: Querier, name: string, measured: boolean): { result: DnsResult; ttl: Nanos } {
     const candidates = lookupSequence(name, client.spec.namespace, client.spec.ndots, { clusterDomain: this.zone.clusterDomain });
     let delay = 0;
     if (measured) this.metrics.dnsLookups++;
@@ -79,15 +99,16 @@ export class DnsClient {
       const q = this.query(client, fqdn);
       if (measured) this.metrics.dnsQueries++;
       delay += q.delay;
-      if (q.failed) return { kind: "error", delay };
       const a = q.answer;
+      const ttl = a.ttlSeconds * NS_PER_S;
+      if (q.failed) return { result: { kind: "error", delay }, ttl };
       if (a.rcode === "NXDOMAIN") continue;
-      if (a.source === "external" || a.cnames.length > 0) return { kind: "external", delay };
+      if (a.source === "external" || a.cnames.length > 0) return { result: { kind: "external", delay }, ttl };
       // CoreDNS' loadbalance plugin shuffles the A records; the client takes the first.
       const pick = a.addresses[Math.floor(this.rng.next() * a.addresses.length)];
-      return { kind: "address", ip: parseIPv4(pick), delay };
+      return { result: { kind: "address", ip: parseIPv4(pick), delay }, ttl };
     }
-    return { kind: "nxdomain", delay };
+    return { result: { kind: "nxdomain", delay }, ttl: this.zoneTtl };
   }
 
   private query(client: Querier, fqdn: string): { delay: Nanos; failed: boolean; answer: ReturnType<ClusterDnsZone["answer"]> } {

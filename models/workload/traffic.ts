@@ -21,7 +21,7 @@ import type { CostProfile } from "../proxy/cost.js";
 import type { Packet } from "../proxy/types.js";
 import type { ClientSpec } from "../scenario/types.js";
 import type { DynamicCluster, NodeRuntime } from "./controlPlane.js";
-import type { DnsClient } from "./dns.js";
+import type { DnsClient, DnsResult } from "./dns.js";
 import { ERROR_CAUSES, type ErrorCause, type WorkloadMetrics } from "./metrics.js";
 import type { PodRuntime } from "./pods.js";
 
@@ -78,6 +78,7 @@ export class ClientRuntime {
   h2: Connection | null = null;
   /** Requests waiting for a pool connection. */
   readonly waiting: Request[] = [];
+  readonly dnsCacheEntries = new Map<string, { result: DnsResult; expires: Nanos }>();
   nextPort = 0;
 
   constructor(
