@@ -3,7 +3,7 @@
  * input (one line naming the file, document, field, what was expected and what was found),
  * 1 on an internal fault.
  */
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { InputError } from "../sim/errors.js";
@@ -48,6 +48,7 @@ interface ExpOptions {
   replications?: number;
   set: string[];
   quick?: boolean;
+  tiny?: boolean;
   workers: number;
   shard?: string;
   out?: string;
@@ -62,7 +63,7 @@ async function runExperiment(name: string, opts: ExpOptions): Promise<void> {
     });
   }
   // Everything is validated before anything is written.
-  const plan = makePlan(def, { seed: opts.seed, replications: opts.replications, sets: opts.set, quick: opts.quick });
+  const plan = makePlan(def, { seed: opts.seed, replications: opts.replications, sets: opts.set, quick: opts.quick, tiny: opts.tiny });
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const outDir = opts.out ?? join("results", name);
   const pool = opts.workers > 1 ? createTaskPool(opts.workers) : undefined;
@@ -117,6 +118,7 @@ function buildProgram(): Command {
     .option("--replications <r>", "independent replications", integerOption("--replications", 1))
     .option("--set <key=value>", "set a parameter; key=v1,v2 sweeps it (repeatable)", collect, [])
     .option("--quick", "the quick size (under a minute)")
+    .addOption(new Option("--tiny", "the smallest size that exercises the study (tests)").hideHelp())
     .option("--workers <w>", "worker threads", integerOption("--workers", 1), 1)
     .option("--shard <i/n>", "run only shard I of N (0-based); join with `svcsim merge`")
     .option("--out <dir>", "output directory")

@@ -37,6 +37,11 @@ export interface ExperimentDefinition {
   params: Record<string, ParamSpec>;
   /** Parameter overrides applied by `--quick` (a run of under a minute on a 2-core machine). */
   quick: Record<string, ParamValue | ParamValue[]>;
+  /**
+   * Overrides on top of `quick` for the test suite: the smallest run that still exercises every
+   * code path of the study (seconds, not a minute).
+   */
+  tiny: Record<string, ParamValue | ParamValue[]>;
   replications: { full: number; quick: number };
   /** Checks across parameters (e.g. a stable queue); throws InputError. */
   validate?(config: Config): void;

@@ -49,6 +49,7 @@ export const firstPacketLatency: ExperimentDefinition = {
     packets: { description: "new connections measured per replication", kind: "integer", default: 50_000, min: 100, max: 10_000_000 },
   },
   quick: { services: [5000, 10000, 30000], packets: 10_000 },
+  tiny: { services: [100, 500], packets: 500 },
   replications: { full: 5, quick: 3 },
   validate(config) {
     getProxyMode(String(config.mode), "--set mode");

@@ -167,6 +167,7 @@ export const mm1: ExperimentDefinition = {
     warmup: { description: "customers discarded at the start", kind: "integer", default: 1000, min: 0 },
   },
   quick: { customers: 50_000 },
+  tiny: { customers: 2000, warmup: 100 },
   replications: { full: 5, quick: 3 },
   validate(config) {
     const p = paramsOf(config);

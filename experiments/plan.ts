@@ -34,6 +34,8 @@ export interface PlanOptions {
   /** `key=value` or `key=v1,v2,...` (a sweep). */
   sets?: string[];
   quick?: boolean;
+  /** The quick size shrunk further to the study's `tiny` overrides (tests, smoke runs). */
+  tiny?: boolean;
 }
 
 export const DEFAULT_SEED = 1;
@@ -89,8 +91,9 @@ export function makePlan(def: ExperimentDefinition, options: PlanOptions): Plan 
   const values = new Map<string, ParamValue[]>();
   for (const name of paramNames) {
     const spec = def.params[name];
-    const fromQuick = options.quick ? def.quick[name] : undefined;
-    values.set(name, asList(fromQuick ?? spec.default));
+    const fromQuick = options.quick || options.tiny ? def.quick[name] : undefined;
+    const fromTiny = options.tiny ? def.tiny[name] : undefined;
+    values.set(name, asList(fromTiny ?? fromQuick ?? spec.default));
   }
   for (const assignment of options.sets ?? []) {
     const eq = assignment.indexOf("=");
@@ -112,7 +115,7 @@ export function makePlan(def: ExperimentDefinition, options: PlanOptions): Plan 
       raws.map((r) => parseValue(def, name, spec, r.trim())),
     );
   }
-  const replications = options.replications ?? (options.quick ? def.replications.quick : def.replications.full);
+  const replications = options.replications ?? (options.quick || options.tiny ? def.replications.quick : def.replications.full);
   if (!Number.isInteger(replications) || replications < 1) {
     throw new InputError("bad replication count", { fieldPath: "--replications", expected: "an integer >= 1", found: String(replications) });
   }
@@ -138,7 +141,7 @@ export function makePlan(def: ExperimentDefinition, options: PlanOptions): Plan 
   configs.forEach((_, configIndex) => {
     for (let r = 0; r < replications; r++) tasks.push({ index: tasks.length, configIndex, replication: r });
   });
-  return { experiment: def.name, seed, replications, quick: options.quick ?? false, paramNames, swept, configs, configNames, tasks };
+  return { experiment: def.name, seed, replications, quick: (options.quick ?? false) || (options.tiny ?? false), paramNames, swept, configs, configNames, tasks };
 }
 
 /** `I/N` → the tasks of shard I (0-based) of N: every N-th task, so shards get similar work. */

@@ -120,6 +120,7 @@ export const ruleSync: ExperimentDefinition = {
     duration_s: { description: "simulated time per replication (s)", kind: "number", default: 600, min: 1, max: 1e6 },
   },
   quick: { services: [1000, 10000], duration_s: 240, min_sync_period_s: 1 },
+  tiny: { services: 200, duration_s: 60 },
   replications: { full: 5, quick: 3 },
   validate(config) {
     getProxyMode(String(config.mode), "--set mode");
