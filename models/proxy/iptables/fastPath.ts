@@ -11,7 +11,7 @@
 import type { Packet, UniformSource, Verdict, VerdictAction } from "../types.js";
 import type { RecentTable } from "./affinity.js";
 import { computeProbability, MASQ_IN_SVC, MASQ_IN_SVL, PROTO_CODE } from "./model.js";
-import type { EndpointPlan, IptablesModel, ServicePortPlan } from "./model.js";
+import type { IptablesModel, ServicePortPlan } from "./model.js";
 import {
   K_EXACT,
   K_LOCAL_DST,
@@ -30,6 +30,10 @@ const TO_EXT = 2;
 const TO_FW = 3;
 /** The KUBE-SERVICES -> KUBE-NODEPORTS rule. */
 const TO_NODEPORTS = -1;
+
+/** Layout of FastPath.sv. */
+const SV_STRIDE = 8;
+const AFFINITY = 4;
 
 /** Filter verdicts (also the targets of filter scan chains). */
 const ACCEPT = 0;
@@ -132,6 +136,15 @@ export class FastPath {
   private readonly probability: number[] = [];
   private readonly scan: ScanResult = { rules: 0, matches: 0 };
   private readonly ctx: Ctx;
+  /**
+   * The hot fields of each Service port, SV_STRIDE int32 per port, so that a packet to a
+   * cluster IP touches one cache line here and one in `eps` rather than several objects:
+   * cluster IP, port, protocol, masquerade chain | affinity flag, cluster endpoints (start,
+   * count) and local endpoints (start, count) in `eps`.
+   */
+  private readonly sv: Int32Array;
+  /** Endpoints as (address, port) pairs, each Service port's cluster then local list. */
+  private readonly eps: Int32Array;
 
   constructor(
     model: IptablesModel,
@@ -150,6 +163,31 @@ export class FastPath {
       maxEndpoints = Math.max(maxEndpoints, sp.clusterEndpoints.length, sp.localEndpoints.length);
     }
     for (let n = 0; n <= maxEndpoints; n++) this.probability.push(n < 2 ? 1 : Number(computeProbability(n)));
+    this.sv = new Int32Array(this.sps.length * SV_STRIDE);
+    let entries = 0;
+    for (const sp of this.sps) entries += sp.clusterEndpoints.length + sp.localEndpoints.length;
+    this.eps = new Int32Array(entries * 2);
+    let at = 0;
+    for (let s = 0; s < this.sps.length; s++) {
+      const sp = this.sps[s];
+      const r = s * SV_STRIDE;
+      this.sv[r] = sp.clusterIP | 0;
+      this.sv[r + 1] = sp.port;
+      this.sv[r + 2] = sp.protoCode;
+      this.sv[r + 3] = sp.masqChain | (sp.affinitySeconds > 0 ? AFFINITY : 0);
+      this.sv[r + 4] = at;
+      this.sv[r + 5] = sp.clusterEndpoints.length;
+      for (const ep of sp.clusterEndpoints) {
+        this.eps[at++] = ep.ip | 0;
+        this.eps[at++] = ep.port;
+      }
+      this.sv[r + 6] = at;
+      this.sv[r + 7] = sp.localEndpoints.length;
+      for (const ep of sp.localEndpoints) {
+        this.eps[at++] = ep.ip | 0;
+        this.eps[at++] = ep.port;
+      }
+    }
     this.ctx = {
       rules: 0, matches: 0, jumps: 0, lookups: 0, src: 0, srcLocal: false, dst: 0, dport: 0, proto: 0,
       mark: false, dnat: false, rng: { next: () => 0 }, affinity: undefined,
@@ -224,15 +262,15 @@ export class FastPath {
       c.matches += scan.matches;
       if (i < 0) return;
       c.jumps++;
-      const t = ix.targets[i];
+      const t = ix.target(i);
       if (t === TO_NODEPORTS) this.natNodePorts(c, dstLocal, dstLoopback);
       else {
-        const sp = this.sps[t >> 2];
+        const s = t >> 2;
         switch (t & 3) {
-          case TO_SVC: this.policyChain(c, sp, false); break;
-          case TO_SVL: this.policyChain(c, sp, true); break;
-          case TO_EXT: this.externalChain(c, sp); break;
-          case TO_FW: this.firewallChain(c, sp); break;
+          case TO_SVC: this.policyChain(c, s, false); break;
+          case TO_SVL: this.policyChain(c, s, true); break;
+          case TO_EXT: this.externalChain(c, s); break;
+          case TO_FW: this.firewallChain(c, s); break;
         }
       }
       if (c.dnat) return;
@@ -252,7 +290,7 @@ export class FastPath {
       c.matches += scan.matches;
       if (i < 0) return;
       c.jumps++;
-      this.externalChain(c, this.sps[ix.targets[i]]);
+      this.externalChain(c, ix.target(i));
       if (c.dnat) return;
       from = i + 1;
     }
@@ -269,9 +307,12 @@ export class FastPath {
     return ip >= this.cidrBase && ip < this.cidrBase + this.cidrSize;
   }
 
-  /** KUBE-SVC-* (local = false) or KUBE-SVL-* (local = true). */
-  private policyChain(c: Ctx, sp: ServicePortPlan, local: boolean): void {
-    if (sp.masqChain === (local ? MASQ_IN_SVL : MASQ_IN_SVC)) {
+  /** KUBE-SVC-* (local = false) or KUBE-SVL-* (local = true) of Service port s. */
+  private policyChain(c: Ctx, s: number, local: boolean): void {
+    const sv = this.sv;
+    const r = s * SV_STRIDE;
+    const flags = sv[r + 3];
+    if ((flags & 3) === (local ? MASQ_IN_SVL : MASQ_IN_SVC)) {
       // [! -s clusterCIDR] -d clusterIP -p proto --dport port -j KUBE-MARK-MASQ
       c.rules++;
       let ok = true;
@@ -281,29 +322,30 @@ export class FastPath {
       }
       if (ok) {
         c.matches++;
-        ok = c.dst === sp.clusterIP;
+        ok = (c.dst | 0) === sv[r];
       }
       if (ok) {
         c.matches++;
-        ok = c.proto === sp.protoCode;
+        ok = c.proto === sv[r + 2];
       }
       if (ok) {
         c.matches++;
-        ok = c.dport === sp.port;
+        ok = c.dport === sv[r + 1];
       }
       if (ok) this.markMasq(c);
     }
-    const eps = local ? sp.localEndpoints : sp.clusterEndpoints;
-    const n = eps.length;
-    if (sp.affinitySeconds > 0) {
+    const start = local ? sv[r + 6] : sv[r + 4];
+    const n = local ? sv[r + 7] : sv[r + 5];
+    if ((flags & AFFINITY) !== 0) {
+      const sp = this.sps[s];
+      const list = local ? sp.localEndpoints : sp.clusterEndpoints;
       for (let i = 0; i < n; i++) {
-        const ep = eps[i];
         c.rules++;
         c.matches++;
         c.lookups++;
-        if (c.affinity !== undefined && c.affinity.rcheck(ep.sepChain, c.src, sp.affinitySeconds, true)) {
+        if (c.affinity !== undefined && c.affinity.rcheck(list[i].sepChain, c.src, sp.affinitySeconds, true)) {
           c.jumps++;
-          this.endpointChain(c, sp, ep);
+          this.endpointChain(c, s, start + 2 * i, list[i].sepChain);
           if (c.dnat) return;
         }
       }
@@ -315,37 +357,39 @@ export class FastPath {
         if (!(c.rng.next() < this.probability[n - i])) continue;
       }
       c.jumps++;
-      this.endpointChain(c, sp, eps[i]);
+      this.endpointChain(c, s, start + 2 * i, (flags & AFFINITY) !== 0 ? (local ? this.sps[s].localEndpoints : this.sps[s].clusterEndpoints)[i].sepChain : "");
       if (c.dnat) return;
     }
   }
 
-  /** KUBE-SEP-*: hairpin masquerade, then [recent --set,] DNAT. */
-  private endpointChain(c: Ctx, sp: ServicePortPlan, ep: EndpointPlan): void {
+  /** KUBE-SEP-*: hairpin masquerade, then [recent --set,] DNAT. `at`: the endpoint in `eps`. */
+  private endpointChain(c: Ctx, s: number, at: number, sepChain: string): void {
+    const ip = this.eps[at];
     c.rules++;
     c.matches++;
-    if (c.src === ep.ip) this.markMasq(c);
+    if ((c.src | 0) === ip) this.markMasq(c);
     // -p proto (always equal: every way here matched it), [-m recent --set], -m proto.
     c.rules++;
     c.matches += 2;
-    if (sp.affinitySeconds > 0) {
+    if ((this.sv[s * SV_STRIDE + 3] & AFFINITY) !== 0) {
       c.matches++;
       c.lookups++;
-      c.affinity?.set(ep.sepChain, c.src);
+      c.affinity?.set(sepChain, c.src);
     }
-    c.dst = ep.ip;
-    c.dport = ep.port;
+    c.dst = ip >>> 0;
+    c.dport = this.eps[at + 1];
     c.dnat = true;
   }
 
   /** KUBE-EXT-*. */
-  private externalChain(c: Ctx, sp: ServicePortPlan): void {
+  private externalChain(c: Ctx, s: number): void {
+    const sp = this.sps[s];
     if (!sp.externalPolicyLocal) {
       c.rules++;
       this.markMasq(c);
       c.rules++;
       c.jumps++;
-      this.policyChain(c, sp, false);
+      this.policyChain(c, s, false);
       return;
     }
     if (this.hasDetector) {
@@ -353,7 +397,7 @@ export class FastPath {
       c.matches++;
       if (this.inClusterCIDR(c.src)) {
         c.jumps++;
-        this.policyChain(c, sp, false);
+        this.policyChain(c, s, false);
         if (c.dnat) return;
       }
     }
@@ -364,24 +408,25 @@ export class FastPath {
     c.matches++;
     if (c.srcLocal) {
       c.jumps++;
-      this.policyChain(c, sp, false);
+      this.policyChain(c, s, false);
       if (c.dnat) return;
     }
     if (sp.hasExternalEndpoints) {
       c.rules++;
       c.jumps++;
-      this.policyChain(c, sp, true);
+      this.policyChain(c, s, true);
     }
   }
 
   /** KUBE-FW-*. */
-  private firewallChain(c: Ctx, sp: ServicePortPlan): void {
+  private firewallChain(c: Ctx, s: number): void {
+    const sp = this.sps[s];
     for (const cidr of sp.sourceRanges) {
       c.rules++;
       c.matches++;
       if (c.src >= cidr.base && c.src < cidr.base + cidr.size) {
         c.jumps++;
-        this.externalChain(c, sp);
+        this.externalChain(c, s);
         if (c.dnat) return;
       }
     }
@@ -391,7 +436,7 @@ export class FastPath {
         c.matches++;
         if (c.src === lb) {
           c.jumps++;
-          this.externalChain(c, sp);
+          this.externalChain(c, s);
           if (c.dnat) return;
         }
       }
@@ -408,7 +453,7 @@ export class FastPath {
     const i = ix.scan(c.dst, c.proto, c.dport, isLocal(c.dst, this.nodeIP), c.dst >>> 24 === 127, 0, scan);
     c.rules += scan.rules;
     c.matches += scan.matches;
-    return i < 0 ? -1 : ix.targets[i];
+    return i < 0 ? -1 : ix.target(i);
   }
 
   /** The KUBE-FIREWALL jump and, with localhost NodePorts, its anti-martian rule. */

@@ -84,53 +84,115 @@ function firstAtLeast(list: number[] | undefined, from: number, none: number): n
   return list[lo];
 }
 
+const PER_PROTO = [false, true, true, true, false, false];
+
+/**
+ * The layout is chosen for the cache: a packet touches one slot of the destination hash table,
+ * one 16-byte record per rule it looks at, and one row of prefix counts, whatever the chain's
+ * length (a 30k-Service KUBE-SERVICES is too big to stay in cache).
+ */
 export class ScanIndex {
   readonly length: number;
-  readonly kinds: Uint8Array;
-  readonly protos: Uint8Array;
-  readonly ports: Int32Array;
-  readonly targets: Int32Array;
-  /** Rule positions by destination address (K_EXACT rules). */
-  private readonly byDst = new Map<number, number[]>();
+  /** Per rule: kind, target, protocol, port. */
+  private readonly rec: Int32Array;
+  /** Open-addressing table of K_EXACT destinations: [address, first rule] pairs, -1 = empty. */
+  private readonly table: Int32Array;
+  private readonly mask: number;
+  /** The next K_EXACT rule with the same destination, or -1. */
+  private readonly nextSameDst: Int32Array;
   /** Rule positions by protocol and port, per port-matching shape. */
   private readonly byPort: (Map<number, number[]> | null)[] = [];
   /** Positions of K_LOCAL_DST and K_LOCAL_DST_NOT_LOOPBACK rules. */
   private readonly localDst: number[][] = [[], []];
-  /** prefix[kind][i]: rules of that shape before position i; null when the shape is absent. */
-  private readonly prefix: (Int32Array | null)[] = [];
-  /** prefixProto[kind][proto][i]: rules of that shape and protocol before position i. */
-  private readonly prefixProto: (Int32Array[] | null)[] = [];
+  /** prefix[i * stride + counter]: rules counted by `counter` before position i. */
+  private readonly prefix: Int32Array;
+  private readonly stride: number;
+  /** Counter of each shape (-1: absent), and of each shape and protocol (shape base + proto - 1). */
+  private readonly counter: Int32Array;
+  private readonly counterProto: Int32Array;
 
   constructor(b: ScanChainBuilder) {
     const n = b.kinds.length;
     this.length = n;
-    this.kinds = Uint8Array.from(b.kinds);
-    this.protos = Uint8Array.from(b.protos);
-    this.ports = Int32Array.from(b.ports);
-    this.targets = Int32Array.from(b.targets);
+    this.rec = new Int32Array(n * 4);
     const present = new Array<boolean>(KINDS).fill(false);
-    for (let i = 0; i < n; i++) present[b.kinds[i]] = true;
-    for (let k = 0; k < KINDS; k++) {
-      this.prefix.push(present[k] ? new Int32Array(n + 1) : null);
-      const perProto = k === K_PORT || k === K_LOCAL_PORT || k === K_LOOPBACK_PORT;
-      this.prefixProto.push(present[k] && perProto ? [0, 1, 2, 3].map(() => new Int32Array(n + 1)) : null);
-      this.byPort.push(present[k] && perProto ? new Map() : null);
+    for (let i = 0; i < n; i++) {
+      present[b.kinds[i]] = true;
+      this.rec[i * 4] = b.kinds[i];
+      this.rec[i * 4 + 1] = b.targets[i];
+      this.rec[i * 4 + 2] = b.protos[i];
+      this.rec[i * 4 + 3] = b.ports[i];
     }
+    this.counter = new Int32Array(KINDS).fill(-1);
+    this.counterProto = new Int32Array(KINDS).fill(-1);
+    let stride = 0;
+    for (let k = 0; k < KINDS; k++) {
+      if (!present[k]) {
+        this.byPort.push(null);
+        continue;
+      }
+      this.counter[k] = stride++;
+      if (PER_PROTO[k]) {
+        this.counterProto[k] = stride;
+        stride += 3;
+      }
+      this.byPort.push(PER_PROTO[k] ? new Map() : null);
+    }
+    this.stride = stride;
+    this.prefix = new Int32Array((n + 1) * stride);
+    for (let i = 0; i < n; i++) {
+      const row = i * stride;
+      for (let j = 0; j < stride; j++) this.prefix[row + stride + j] = this.prefix[row + j];
+      const k = b.kinds[i];
+      this.prefix[row + stride + this.counter[k]]++;
+      if (PER_PROTO[k]) this.prefix[row + stride + this.counterProto[k] + b.protos[i] - 1]++;
+    }
+
+    // Destinations: each address's rules linked in ascending order.
+    let exact = 0;
+    for (let i = 0; i < n; i++) if (b.kinds[i] === K_EXACT) exact++;
+    let cap = 16;
+    while (cap < exact * 2) cap *= 2;
+    this.mask = cap - 1;
+    this.table = new Int32Array(cap * 2).fill(-1);
+    this.nextSameDst = new Int32Array(n).fill(-1);
+    const last = new Map<number, number>();
     for (let i = 0; i < n; i++) {
       const k = b.kinds[i];
-      for (let kk = 0; kk < KINDS; kk++) {
-        const p = this.prefix[kk];
-        if (p !== null) p[i + 1] = p[i] + (kk === k ? 1 : 0);
-        const pp = this.prefixProto[kk];
-        if (pp !== null) {
-          for (let proto = 1; proto <= 3; proto++) pp[proto][i + 1] = pp[proto][i] + (kk === k && b.protos[i] === proto ? 1 : 0);
-        }
-      }
-      if (k === K_EXACT) pushTo(this.byDst, b.dsts[i] >>> 0, i);
-      else if (k === K_LOCAL_DST) this.localDst[0].push(i);
+      if (k === K_EXACT) {
+        const dst = b.dsts[i] | 0;
+        const previous = last.get(dst);
+        if (previous === undefined) {
+          let slot = this.slotOf(dst);
+          while (this.table[slot * 2 + 1] !== -1) slot = (slot + 1) & this.mask;
+          this.table[slot * 2] = dst;
+          this.table[slot * 2 + 1] = i;
+        } else this.nextSameDst[previous] = i;
+        last.set(dst, i);
+      } else if (k === K_LOCAL_DST) this.localDst[0].push(i);
       else if (k === K_LOCAL_DST_NOT_LOOPBACK) this.localDst[1].push(i);
       else pushTo(this.byPort[k] as Map<number, number[]>, portKey(b.protos[i], b.ports[i]), i);
     }
+  }
+
+  private slotOf(dst: number): number {
+    return (Math.imul(dst, 0x9e3779b1) >>> 16) & this.mask;
+  }
+
+  /** The first K_EXACT rule with destination `dst`, or -1. */
+  private firstWithDst(dst: number): number {
+    let slot = this.slotOf(dst);
+    for (;;) {
+      const first = this.table[slot * 2 + 1];
+      if (first === -1) return -1;
+      if (this.table[slot * 2] === dst) return first;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  /** The target of rule i. */
+  target(i: number): number {
+    return this.rec[i * 4 + 1];
   }
 
   /**
@@ -141,17 +203,14 @@ export class ScanIndex {
   scan(dst: number, proto: number, port: number, dstLocal: boolean, dstLoopback: boolean, from: number, out: ScanResult): number {
     const n = this.length;
     if (from >= n) return -1;
+    const rec = this.rec;
     let best = n;
-    const sameDst = this.byDst.get(dst);
-    if (sameDst !== undefined) {
-      for (let j = 0; j < sameDst.length; j++) {
-        const i = sameDst[j];
-        if (i < from) continue;
-        if (i >= best) break;
-        if (this.protos[i] === proto && this.ports[i] === port) {
-          best = i;
-          break;
-        }
+    const firstSameDst = this.counter[K_EXACT] < 0 ? -1 : this.firstWithDst(dst | 0);
+    for (let i = firstSameDst; i >= 0; i = this.nextSameDst[i]) {
+      if (i < from) continue;
+      if (rec[i * 4 + 2] === proto && rec[i * 4 + 3] === port) {
+        best = i;
+        break;
       }
     }
     const key = portKey(proto, port);
@@ -169,48 +228,41 @@ export class ScanIndex {
     }
 
     // Rules in [from, best) all failed; count what they tried.
+    const stride = this.stride;
+    const p = this.prefix;
+    const hi = best * stride;
+    const lo = from * stride;
+    const c = this.counter;
+    const cp = this.counterProto;
+    const pr = proto - 1;
     let matches = 0;
-    let p = this.prefix[K_EXACT];
-    if (p !== null) {
-      matches += p[best] - p[from];
-      if (sameDst !== undefined) {
-        for (let j = 0; j < sameDst.length; j++) {
-          const i = sameDst[j];
-          if (i < from) continue;
-          if (i >= best) break;
-          // Same destination: the protocol was tried too, and the port if the protocol matched.
-          matches += this.protos[i] === proto ? 2 : 1;
-        }
+    if (c[K_EXACT] >= 0) {
+      matches += p[hi + c[K_EXACT]] - p[lo + c[K_EXACT]];
+      for (let i = firstSameDst; i >= 0 && i < best; i = this.nextSameDst[i]) {
+        // Same destination: the protocol was tried too, and the port if the protocol matched.
+        if (i >= from) matches += rec[i * 4 + 2] === proto ? 2 : 1;
       }
     }
-    p = this.prefix[K_PORT];
-    if (p !== null) {
-      const pp = (this.prefixProto[K_PORT] as Int32Array[])[proto];
-      matches += p[best] - p[from] + (pp[best] - pp[from]);
+    if (c[K_PORT] >= 0) {
+      matches += p[hi + c[K_PORT]] - p[lo + c[K_PORT]] + (p[hi + cp[K_PORT] + pr] - p[lo + cp[K_PORT] + pr]);
     }
-    p = this.prefix[K_LOCAL_PORT];
-    if (p !== null) {
-      const pp = (this.prefixProto[K_LOCAL_PORT] as Int32Array[])[proto];
-      const sameProto = pp[best] - pp[from];
-      matches += p[best] - p[from] + sameProto + (dstLocal ? sameProto : 0);
+    if (c[K_LOCAL_PORT] >= 0) {
+      const sameProto = p[hi + cp[K_LOCAL_PORT] + pr] - p[lo + cp[K_LOCAL_PORT] + pr];
+      matches += p[hi + c[K_LOCAL_PORT]] - p[lo + c[K_LOCAL_PORT]] + sameProto + (dstLocal ? sameProto : 0);
     }
-    p = this.prefix[K_LOOPBACK_PORT];
-    if (p !== null) {
-      const c = p[best] - p[from];
-      const pp = (this.prefixProto[K_LOOPBACK_PORT] as Int32Array[])[proto];
-      matches += c + (dstLoopback ? c + (pp[best] - pp[from]) : 0);
+    if (c[K_LOOPBACK_PORT] >= 0) {
+      const all = p[hi + c[K_LOOPBACK_PORT]] - p[lo + c[K_LOOPBACK_PORT]];
+      matches += all + (dstLoopback ? all + (p[hi + cp[K_LOOPBACK_PORT] + pr] - p[lo + cp[K_LOOPBACK_PORT] + pr]) : 0);
     }
-    p = this.prefix[K_LOCAL_DST];
-    if (p !== null) matches += p[best] - p[from];
-    p = this.prefix[K_LOCAL_DST_NOT_LOOPBACK];
-    if (p !== null) {
-      const c = p[best] - p[from];
-      matches += c + (dstLoopback ? 0 : c);
+    if (c[K_LOCAL_DST] >= 0) matches += p[hi + c[K_LOCAL_DST]] - p[lo + c[K_LOCAL_DST]];
+    if (c[K_LOCAL_DST_NOT_LOOPBACK] >= 0) {
+      const all = p[hi + c[K_LOCAL_DST_NOT_LOOPBACK]] - p[lo + c[K_LOCAL_DST_NOT_LOOPBACK]];
+      matches += all + (dstLoopback ? 0 : all);
     }
 
     if (best < n) {
       out.rules += best - from + 1;
-      out.matches += matches + MATCH_COST[this.kinds[best]];
+      out.matches += matches + MATCH_COST[rec[best * 4]];
       return best;
     }
     out.rules += n - from;
