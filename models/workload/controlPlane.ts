@@ -140,7 +140,7 @@ export class DynamicCluster {
       const rt = this.addPod(pod);
       if (pod.phase === "Running" && pod.ip !== null) {
         rt.phase = "running";
-        rt.ready = pod.ready;
+        rt.setReady(pod.ready, 0);
       }
     }
     for (const slice of resolved.state.endpointSlices) {
@@ -275,8 +275,7 @@ export class DynamicCluster {
 
   private setReady(pod: PodRuntime, ready: boolean): void {
     if (pod.deletedAt >= 0 || pod.ready === ready) return;
-    pod.ready = ready;
-    pod.state.ready = ready;
+    pod.setReady(ready, this.sim.now);
     this.podChanged(pod);
     if (ready) for (const l of this.readyListeners) l(pod);
   }
@@ -296,6 +295,7 @@ export class DynamicCluster {
       return;
     }
     pod.state.terminating = true;
+    pod.servingUntil = Math.min(pod.servingUntil, now);
     pod.phase = "prestop";
     this.podChanged(pod);
     const spec = pod.state.spec;
@@ -332,7 +332,7 @@ export class DynamicCluster {
   private gone(pod: PodRuntime): void {
     if (pod.phase === "gone") return;
     pod.phase = "gone";
-    pod.ready = false;
+    pod.setReady(false, this.sim.now);
     for (const ev of pod.lifecycleEvents) this.sim.cancel(ev);
     pod.lifecycleEvents = [];
     // The pod object is deleted: its endpoint leaves the slices. Its IP is not handed to a new
@@ -357,6 +357,7 @@ export class DynamicCluster {
       for (const ev of pod.lifecycleEvents) this.sim.cancel(ev);
       pod.lifecycleEvents = [];
       pod.nodeDown = true;
+      pod.servingUntil = Math.min(pod.servingUntil, this.sim.now);
     }
   }
 
@@ -364,8 +365,7 @@ export class DynamicCluster {
   markNodePodsNotReady(nodeName: string): void {
     for (const pod of this.pods) {
       if (pod.state.nodeName !== nodeName || !pod.state.ready) continue;
-      pod.ready = false;
-      pod.state.ready = false;
+      pod.setReady(false, this.sim.now);
       this.podChanged(pod);
     }
   }

@@ -49,6 +49,9 @@ export class PodRuntime<J extends PodJob = PodJob> {
   phase: PodPhase = "starting";
   /** Ready condition as the kubelet reports it (probes passing, not terminating). */
   ready = false;
+  /** When the pod last became a ready endpoint, and when it stopped being one (for fairness windows). */
+  readySince: Nanos = -1;
+  servingUntil: Nanos = Number.POSITIVE_INFINITY;
   busy = 0;
   /** Jobs waiting for a worker, FIFO (array with a moving head; compacted when half empty). */
   private queue: J[] = [];
@@ -94,6 +97,23 @@ export class PodRuntime<J extends PodJob = PodJob> {
   /** Whether the app accepts a new connection now. */
   get accepting(): boolean {
     return (this.phase === "running" || this.phase === "prestop") && !this.nodeDown;
+  }
+
+  /** Sets the Ready condition at `now`, keeping the interval it holds for. */
+  setReady(ready: boolean, now: Nanos): void {
+    if (ready && !this.ready) {
+      this.readySince = now;
+      this.servingUntil = Number.POSITIVE_INFINITY;
+    } else if (!ready && this.ready) {
+      this.servingUntil = now;
+    }
+    this.ready = ready;
+    this.state.ready = ready;
+  }
+
+  /** Whether the pod was a ready endpoint at time `t`. */
+  readyAt(t: Nanos): boolean {
+    return this.readySince >= 0 && this.readySince <= t && t < this.servingUntil;
   }
 
   get queued(): number {

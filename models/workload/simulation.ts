@@ -102,7 +102,7 @@ export function simulateScenario(
   return {
     summary: summarize(metrics, cluster, duration, warmup),
     pods: cluster.pods.map((p) => podResult(p, duration - warmup)),
-    jainOverTime: jainOverTime(servedPods(cluster.pods), Math.ceil((duration - warmup) / fairnessWindow)),
+    jainOverTime: jainOverTime(servedPods(cluster.pods), warmup, fairnessWindow, Math.ceil((duration - warmup) / fairnessWindow)),
   };
 }
 
@@ -112,10 +112,12 @@ function servedPods(pods: readonly PodRuntime[]): PodRuntime[] {
   return pods.filter((p) => groups.has(p.group) && (p.requests > 0 || p.phase !== "gone"));
 }
 
-function jainOverTime(pods: readonly PodRuntime[], windows: number): number[] {
+/** Jain's index per window over the pods that were ready endpoints at the window's start or served in it. */
+function jainOverTime(pods: readonly PodRuntime[], warmup: Nanos, width: Nanos, windows: number): number[] {
   const out: number[] = [];
   for (let w = 0; w < windows; w++) {
-    const loads = pods.filter((p) => p.phase !== "gone" || (p.windowRequests[w] ?? 0) > 0).map((p) => p.windowRequests[w] ?? 0);
+    const start = warmup + w * width;
+    const loads = pods.filter((p) => p.readyAt(start) || (p.windowRequests[w] ?? 0) > 0).map((p) => p.windowRequests[w] ?? 0);
     out.push(loads.length > 0 ? jainIndex(loads) : Number.NaN);
   }
   return out;
