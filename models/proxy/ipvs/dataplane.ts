@@ -266,8 +266,12 @@ export class IpvsDataPlane implements CompiledDataPlane {
     for (const [name] of IPSETS) {
       const now = this.ipsets.get(name) as ReadonlyMap<string, IpsetEntry>;
       const then = previous.ipsets.get(name) as ReadonlyMap<string, IpsetEntry>;
-      for (const e of [...then.keys()].sort()) if (!now.has(e)) ipset.push(`del ${name} ${e}`);
-      for (const e of [...now.keys()].sort()) if (!then.has(e)) ipset.push(`add ${name} ${e}`);
+      const removed: string[] = [];
+      const added: string[] = [];
+      for (const e of then.keys()) if (!now.has(e)) removed.push(e);
+      for (const e of now.keys()) if (!then.has(e)) added.push(e);
+      for (const e of removed.sort()) ipset.push(`del ${name} ${e}`);
+      for (const e of added.sort()) ipset.push(`add ${name} ${e}`);
     }
     return { ipvsadm, ipset, iptablesRules: this.iptables.rules.length };
   }
