@@ -495,14 +495,7 @@ function compileInitial(compile: (ctx: CompileContext) => CompiledDataPlane): Co
  * persistence templates (IPVS). The new plane takes it over from the old.
  */
 export function carryKernelState(previous: CompiledDataPlane, next: CompiledDataPlane): void {
-  if (previous === next) return;
-  if (next instanceof IptablesDataPlane && previous instanceof IptablesDataPlane) {
-    if (next.affinity === undefined) next.affinity = previous.affinity;
-  } else if (next instanceof NftablesDataPlane && previous instanceof NftablesDataPlane) {
-    next.inheritStateFrom(previous);
-  } else if (next instanceof IpvsDataPlane && previous instanceof IpvsDataPlane) {
-    next.inheritStateFrom(previous);
-  }
+  if (previous !== next && previous.mode === next.mode) next.inheritStateFrom?.(previous);
 }
 
 interface ServiceTotals {

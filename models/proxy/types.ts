@@ -80,6 +80,16 @@ export interface CompiledDataPlane {
   evaluate(packet: Packet, rng: UniformSource): Verdict;
   /** Size of the structures, for the sync cost: rules, chains, map elements... */
   size(): DataPlaneSize;
+  /**
+   * The simulated time (ns), told before evaluate() by planes with state that expires: ClientIP
+   * affinity (xt_recent, nft sets with timeouts, IPVS persistence templates).
+   */
+  setTime?(nowNs: number): void;
+  /**
+   * Takes over the kernel state that survives a rule reload — affinity entries, IPVS connection
+   * counts and rr positions — from the plane this one replaces (of the same mode).
+   */
+  inheritStateFrom?(previous: CompiledDataPlane): void;
 }
 
 export interface DataPlaneSize {

@@ -117,6 +117,7 @@ export class DnsClient {
     let delay = this.queryLatency.sample(this.rng);
     if (node && this.kubeDnsIP >= 0) {
       const plane = node.sync.current();
+      plane.setTime?.(this.now());
       this.sourcePort = (this.sourcePort + 1) % 28_232;
       const v = plane.evaluate(
         { srcIP: client.ip, srcPort: 32_768 + this.sourcePort, dstIP: this.kubeDnsIP, dstPort: 53, protocol: "UDP", ingress: "local" },

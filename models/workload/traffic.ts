@@ -392,6 +392,7 @@ export class Traffic {
     conn.ingressNode = ingress.index;
 
     const plane = ingress.sync.current();
+    plane.setTime?.(this.sim.now);
     c.nextPort = (c.nextPort + 1) % 28_232;
     const packet: Packet = { srcIP: c.ip, srcPort: 32_768 + c.nextPort, dstIP, dstPort, protocol: "TCP", ingress: ingressKind };
     const verdict = plane.evaluate(packet, this.dataPlaneRng);

@@ -9,7 +9,7 @@
  */
 import type { ClusterState } from "../../cluster/types.js";
 import type { CompiledDataPlane, DataPlaneSize, Packet, ProxyMode, UniformSource, Verdict } from "../types.js";
-import type { RecentTable } from "./affinity.js";
+import { RecentTable } from "./affinity.js";
 import { buildIndexes, FastPath } from "./fastPath.js";
 import { buildModel, updateModel } from "./model.js";
 import type { IptablesModel } from "./model.js";
@@ -86,6 +86,16 @@ export class IptablesDataPlane implements CompiledDataPlane {
 
   evaluate(packet: Packet, rng: UniformSource): Verdict {
     return this.fast.evaluate(packet, rng, this.affinity);
+  }
+
+  /** The xt_recent tables live in the kernel: a plane in a simulation gets one, on the simulated clock. */
+  setTime(nowNs: number): void {
+    this.affinity ??= new RecentTable();
+    this.affinity.now = nowNs / 1e9;
+  }
+
+  inheritStateFrom(previous: CompiledDataPlane): void {
+    if (previous instanceof IptablesDataPlane && previous.affinity !== undefined) this.affinity ??= previous.affinity;
   }
 
   /** evaluate() with an explicit affinity table (undefined: none). */
