@@ -11,7 +11,7 @@
 import type { Packet, UniformSource, Verdict, VerdictAction } from "../types.js";
 import type { RecentTable } from "./affinity.js";
 import { computeProbability, MASQ_IN_SVC, MASQ_IN_SVL, PROTO_CODE } from "./model.js";
-import type { IptablesModel, ServicePortPlan } from "./model.js";
+import type { EndpointPlan, IptablesModel, ServicePortPlan } from "./model.js";
 import {
   K_EXACT,
   K_LOCAL_DST,
@@ -31,8 +31,8 @@ const TO_FW = 3;
 /** The KUBE-SERVICES -> KUBE-NODEPORTS rule. */
 const TO_NODEPORTS = -1;
 
-/** Layout of FastPath.sv. */
-const SV_STRIDE = 8;
+/** Layout of FastPathIndexes.hot. */
+const HOT_HEADER = 7;
 const AFFINITY = 4;
 
 /** Filter verdicts (also the targets of filter scan chains). */
@@ -58,6 +58,14 @@ interface Ctx {
 }
 
 export interface FastPathIndexes {
+  /**
+   * The hot fields of each Service port, contiguous so that a packet to a cluster IP touches
+   * one or two cache lines here: at hotOffset[s], HOT_HEADER int32 (s, cluster IP, port,
+   * protocol, masquerade chain | affinity flag, cluster endpoint count, local endpoint count),
+   * then the cluster endpoints and the local endpoints as (address, port) pairs.
+   */
+  hot: Int32Array;
+  hotOffset: Int32Array;
   natServices: ScanIndex;
   natNodePorts: ScanIndex;
   filterServices: ScanIndex;
@@ -68,6 +76,32 @@ export interface FastPathIndexes {
 
 /** Builds the scan indexes in exactly the order renderModel writes the rules. */
 export function buildIndexes(model: IptablesModel): FastPathIndexes {
+  const sps = model.servicePorts;
+  const hotOffset = new Int32Array(sps.length);
+  let size = 0;
+  for (const sp of sps) size += HOT_HEADER + 2 * (sp.clusterEndpoints.length + sp.localEndpoints.length);
+  const hot = new Int32Array(size);
+  let at = 0;
+  for (let s = 0; s < sps.length; s++) {
+    const sp = sps[s];
+    hotOffset[s] = at;
+    hot[at] = s;
+    hot[at + 1] = sp.clusterIP | 0;
+    hot[at + 2] = sp.port;
+    hot[at + 3] = sp.protoCode;
+    hot[at + 4] = sp.masqChain | (sp.affinitySeconds > 0 ? AFFINITY : 0);
+    hot[at + 5] = sp.clusterEndpoints.length;
+    hot[at + 6] = sp.localEndpoints.length;
+    at += HOT_HEADER;
+    for (const ep of sp.clusterEndpoints) {
+      hot[at++] = ep.ip | 0;
+      hot[at++] = ep.port;
+    }
+    for (const ep of sp.localEndpoints) {
+      hot[at++] = ep.ip | 0;
+      hot[at++] = ep.port;
+    }
+  }
   const natServices = new ScanChainBuilder();
   const natNodePorts = new ScanChainBuilder();
   const filterServices = new ScanChainBuilder();
@@ -76,23 +110,22 @@ export function buildIndexes(model: IptablesModel): FastPathIndexes {
   const filterNodePorts = new ScanChainBuilder();
   const opts = model.options;
   const loopbackNodePorts = opts.localhostNodePorts && opts.nfacct;
-  const sps = model.servicePorts;
   for (let s = 0; s < sps.length; s++) {
     const sp = sps[s];
     const pr = sp.protoCode;
     const internalFilter = !sp.hasEndpoints ? REJECT : DROP;
     const externalFilter = internalFilter;
     if (sp.hasInternalEndpoints) {
-      natServices.add(K_EXACT, sp.clusterIP, pr, sp.port, s * 4 + (sp.internalPolicyLocal ? TO_SVL : TO_SVC));
+      natServices.add(K_EXACT, sp.clusterIP, pr, sp.port, hotOffset[s] * 4 + (sp.internalPolicyLocal ? TO_SVL : TO_SVC));
     } else {
       filterServices.add(K_EXACT, sp.clusterIP, pr, sp.port, internalFilter);
     }
     for (const ip of sp.externalIPs) {
-      if (sp.hasEndpoints) natServices.add(K_EXACT, ip, pr, sp.port, s * 4 + TO_EXT);
+      if (sp.hasEndpoints) natServices.add(K_EXACT, ip, pr, sp.port, hotOffset[s] * 4 + TO_EXT);
       if (!sp.hasExternalEndpoints) filterExternal.add(K_EXACT, ip, pr, sp.port, externalFilter);
     }
     for (const ip of sp.lbIPs) {
-      if (sp.hasEndpoints) natServices.add(K_EXACT, ip, pr, sp.port, s * 4 + (sp.usesFirewallChain ? TO_FW : TO_EXT));
+      if (sp.hasEndpoints) natServices.add(K_EXACT, ip, pr, sp.port, hotOffset[s] * 4 + (sp.usesFirewallChain ? TO_FW : TO_EXT));
       if (sp.usesFirewallChain) filterFirewall.add(K_EXACT, ip, pr, sp.port, DROP);
     }
     if (!sp.hasExternalEndpoints) {
@@ -109,6 +142,8 @@ export function buildIndexes(model: IptablesModel): FastPathIndexes {
   }
   natServices.add(opts.localhostNodePorts ? K_LOCAL_DST : K_LOCAL_DST_NOT_LOOPBACK, 0, 0, 0, TO_NODEPORTS);
   return {
+    hot,
+    hotOffset,
     natServices: natServices.build(),
     natNodePorts: natNodePorts.build(),
     filterServices: filterServices.build(),
@@ -134,18 +169,8 @@ export class FastPath {
   private readonly invalidDropRule: boolean;
   /** Parsed probabilities by remaining endpoint count, as the interpreter reads them. */
   private readonly probability: number[] = [];
-  private readonly scan: ScanResult = { rules: 0, matches: 0 };
+  private readonly scan: ScanResult = { rules: 0, matches: 0, target: 0 };
   private readonly ctx: Ctx;
-  /**
-   * The hot fields of each Service port, SV_STRIDE int32 per port, so that a packet to a
-   * cluster IP touches one cache line here and one in `eps` rather than several objects:
-   * cluster IP, port, protocol, masquerade chain | affinity flag, cluster endpoints (start,
-   * count) and local endpoints (start, count) in `eps`.
-   */
-  private readonly sv: Int32Array;
-  /** Endpoints as (address, port) pairs, each Service port's cluster then local list. */
-  private readonly eps: Int32Array;
-
   constructor(
     model: IptablesModel,
     private readonly ix: FastPathIndexes,
@@ -163,31 +188,6 @@ export class FastPath {
       maxEndpoints = Math.max(maxEndpoints, sp.clusterEndpoints.length, sp.localEndpoints.length);
     }
     for (let n = 0; n <= maxEndpoints; n++) this.probability.push(n < 2 ? 1 : Number(computeProbability(n)));
-    this.sv = new Int32Array(this.sps.length * SV_STRIDE);
-    let entries = 0;
-    for (const sp of this.sps) entries += sp.clusterEndpoints.length + sp.localEndpoints.length;
-    this.eps = new Int32Array(entries * 2);
-    let at = 0;
-    for (let s = 0; s < this.sps.length; s++) {
-      const sp = this.sps[s];
-      const r = s * SV_STRIDE;
-      this.sv[r] = sp.clusterIP | 0;
-      this.sv[r + 1] = sp.port;
-      this.sv[r + 2] = sp.protoCode;
-      this.sv[r + 3] = sp.masqChain | (sp.affinitySeconds > 0 ? AFFINITY : 0);
-      this.sv[r + 4] = at;
-      this.sv[r + 5] = sp.clusterEndpoints.length;
-      for (const ep of sp.clusterEndpoints) {
-        this.eps[at++] = ep.ip | 0;
-        this.eps[at++] = ep.port;
-      }
-      this.sv[r + 6] = at;
-      this.sv[r + 7] = sp.localEndpoints.length;
-      for (const ep of sp.localEndpoints) {
-        this.eps[at++] = ep.ip | 0;
-        this.eps[at++] = ep.port;
-      }
-    }
     this.ctx = {
       rules: 0, matches: 0, jumps: 0, lookups: 0, src: 0, srcLocal: false, dst: 0, dport: 0, proto: 0,
       mark: false, dnat: false, rng: { next: () => 0 }, affinity: undefined,
@@ -262,15 +262,15 @@ export class FastPath {
       c.matches += scan.matches;
       if (i < 0) return;
       c.jumps++;
-      const t = ix.target(i);
+      const t = scan.target;
       if (t === TO_NODEPORTS) this.natNodePorts(c, dstLocal, dstLoopback);
       else {
-        const s = t >> 2;
+        const at = t >> 2;
         switch (t & 3) {
-          case TO_SVC: this.policyChain(c, s, false); break;
-          case TO_SVL: this.policyChain(c, s, true); break;
-          case TO_EXT: this.externalChain(c, s); break;
-          case TO_FW: this.firewallChain(c, s); break;
+          case TO_SVC: this.policyChain(c, at, false); break;
+          case TO_SVL: this.policyChain(c, at, true); break;
+          case TO_EXT: this.externalChain(c, this.ix.hot[at]); break;
+          case TO_FW: this.firewallChain(c, this.ix.hot[at]); break;
         }
       }
       if (c.dnat) return;
@@ -290,7 +290,7 @@ export class FastPath {
       c.matches += scan.matches;
       if (i < 0) return;
       c.jumps++;
-      this.externalChain(c, ix.target(i));
+      this.externalChain(c, scan.target);
       if (c.dnat) return;
       from = i + 1;
     }
@@ -307,11 +307,10 @@ export class FastPath {
     return ip >= this.cidrBase && ip < this.cidrBase + this.cidrSize;
   }
 
-  /** KUBE-SVC-* (local = false) or KUBE-SVL-* (local = true) of Service port s. */
-  private policyChain(c: Ctx, s: number, local: boolean): void {
-    const sv = this.sv;
-    const r = s * SV_STRIDE;
-    const flags = sv[r + 3];
+  /** KUBE-SVC-* (local = false) or KUBE-SVL-* (local = true) of the Service port whose hot record is at `at`. */
+  private policyChain(c: Ctx, at: number, local: boolean): void {
+    const hot = this.ix.hot;
+    const flags = hot[at + 4];
     if ((flags & 3) === (local ? MASQ_IN_SVL : MASQ_IN_SVC)) {
       // [! -s clusterCIDR] -d clusterIP -p proto --dport port -j KUBE-MARK-MASQ
       c.rules++;
@@ -322,30 +321,32 @@ export class FastPath {
       }
       if (ok) {
         c.matches++;
-        ok = (c.dst | 0) === sv[r];
+        ok = (c.dst | 0) === hot[at + 1];
       }
       if (ok) {
         c.matches++;
-        ok = c.proto === sv[r + 2];
+        ok = c.proto === hot[at + 3];
       }
       if (ok) {
         c.matches++;
-        ok = c.dport === sv[r + 1];
+        ok = c.dport === hot[at + 2];
       }
       if (ok) this.markMasq(c);
     }
-    const start = local ? sv[r + 6] : sv[r + 4];
-    const n = local ? sv[r + 7] : sv[r + 5];
-    if ((flags & AFFINITY) !== 0) {
-      const sp = this.sps[s];
-      const list = local ? sp.localEndpoints : sp.clusterEndpoints;
+    const n = local ? hot[at + 6] : hot[at + 5];
+    const first = at + HOT_HEADER + (local ? 2 * hot[at + 5] : 0);
+    const affinity = (flags & AFFINITY) !== 0;
+    let list: EndpointPlan[] | null = null;
+    if (affinity) {
+      const sp = this.sps[hot[at]];
+      list = local ? sp.localEndpoints : sp.clusterEndpoints;
       for (let i = 0; i < n; i++) {
         c.rules++;
         c.matches++;
         c.lookups++;
         if (c.affinity !== undefined && c.affinity.rcheck(list[i].sepChain, c.src, sp.affinitySeconds, true)) {
           c.jumps++;
-          this.endpointChain(c, s, start + 2 * i, list[i].sepChain);
+          this.endpointChain(c, first + 2 * i, list[i].sepChain);
           if (c.dnat) return;
         }
       }
@@ -357,27 +358,27 @@ export class FastPath {
         if (!(c.rng.next() < this.probability[n - i])) continue;
       }
       c.jumps++;
-      this.endpointChain(c, s, start + 2 * i, (flags & AFFINITY) !== 0 ? (local ? this.sps[s].localEndpoints : this.sps[s].clusterEndpoints)[i].sepChain : "");
+      this.endpointChain(c, first + 2 * i, list === null ? null : list[i].sepChain);
       if (c.dnat) return;
     }
   }
 
-  /** KUBE-SEP-*: hairpin masquerade, then [recent --set,] DNAT. `at`: the endpoint in `eps`. */
-  private endpointChain(c: Ctx, s: number, at: number, sepChain: string): void {
-    const ip = this.eps[at];
+  /** KUBE-SEP-*: hairpin masquerade, then [recent --set,] DNAT. `at`: the endpoint in `hot`; `sepChain` with affinity. */
+  private endpointChain(c: Ctx, at: number, sepChain: string | null): void {
+    const ip = this.ix.hot[at];
     c.rules++;
     c.matches++;
     if ((c.src | 0) === ip) this.markMasq(c);
     // -p proto (always equal: every way here matched it), [-m recent --set], -m proto.
     c.rules++;
     c.matches += 2;
-    if ((this.sv[s * SV_STRIDE + 3] & AFFINITY) !== 0) {
+    if (sepChain !== null) {
       c.matches++;
       c.lookups++;
       c.affinity?.set(sepChain, c.src);
     }
     c.dst = ip >>> 0;
-    c.dport = this.eps[at + 1];
+    c.dport = this.ix.hot[at + 1];
     c.dnat = true;
   }
 
@@ -389,7 +390,7 @@ export class FastPath {
       this.markMasq(c);
       c.rules++;
       c.jumps++;
-      this.policyChain(c, s, false);
+      this.policyChain(c, this.ix.hotOffset[s], false);
       return;
     }
     if (this.hasDetector) {
@@ -397,7 +398,7 @@ export class FastPath {
       c.matches++;
       if (this.inClusterCIDR(c.src)) {
         c.jumps++;
-        this.policyChain(c, s, false);
+        this.policyChain(c, this.ix.hotOffset[s], false);
         if (c.dnat) return;
       }
     }
@@ -408,13 +409,13 @@ export class FastPath {
     c.matches++;
     if (c.srcLocal) {
       c.jumps++;
-      this.policyChain(c, s, false);
+      this.policyChain(c, this.ix.hotOffset[s], false);
       if (c.dnat) return;
     }
     if (sp.hasExternalEndpoints) {
       c.rules++;
       c.jumps++;
-      this.policyChain(c, s, true);
+      this.policyChain(c, this.ix.hotOffset[s], true);
     }
   }
 
@@ -453,7 +454,7 @@ export class FastPath {
     const i = ix.scan(c.dst, c.proto, c.dport, isLocal(c.dst, this.nodeIP), c.dst >>> 24 === 127, 0, scan);
     c.rules += scan.rules;
     c.matches += scan.matches;
-    return i < 0 ? -1 : ix.target(i);
+    return i < 0 ? -1 : scan.target;
   }
 
   /** The KUBE-FIREWALL jump and, with localhost NodePorts, its anti-martian rule. */

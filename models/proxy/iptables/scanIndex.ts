@@ -32,6 +32,8 @@ const MATCH_COST = [3, 2, 3, 4, 1, 2];
 export interface ScanResult {
   rules: number;
   matches: number;
+  /** The matching rule's target (set when scan() returns a position). */
+  target: number;
 }
 
 export class ScanChainBuilder {
@@ -95,9 +97,14 @@ export class ScanIndex {
   readonly length: number;
   /** Per rule: kind, target, protocol, port. */
   private readonly rec: Int32Array;
-  /** Open-addressing table of K_EXACT destinations: [address, first rule] pairs, -1 = empty. */
+  /**
+   * Open-addressing table of K_EXACT destinations, 4 int32 per slot: address, first rule with
+   * it (-1 = empty slot), that rule's protocol << 16 | port, and its target. The usual packet
+   * is decided by this slot alone.
+   */
   private readonly table: Int32Array;
   private readonly mask: number;
+  private readonly shift: number;
   /** The next K_EXACT rule with the same destination, or -1. */
   private readonly nextSameDst: Int32Array;
   /** Rule positions by protocol and port, per port-matching shape. */
@@ -110,6 +117,8 @@ export class ScanIndex {
   /** Counter of each shape (-1: absent), and of each shape and protocol (shape base + proto - 1). */
   private readonly counter: Int32Array;
   private readonly counterProto: Int32Array;
+  /** Position of the first rule that is not K_EXACT (rules before it need no prefix counts). */
+  private readonly exactOnlyBefore: number;
 
   constructor(b: ScanChainBuilder) {
     const n = b.kinds.length;
@@ -139,6 +148,9 @@ export class ScanIndex {
       this.byPort.push(PER_PROTO[k] ? new Map() : null);
     }
     this.stride = stride;
+    let firstOther = 0;
+    while (firstOther < n && b.kinds[firstOther] === K_EXACT) firstOther++;
+    this.exactOnlyBefore = firstOther;
     this.prefix = new Int32Array((n + 1) * stride);
     for (let i = 0; i < n; i++) {
       const row = i * stride;
@@ -152,9 +164,14 @@ export class ScanIndex {
     let exact = 0;
     for (let i = 0; i < n; i++) if (b.kinds[i] === K_EXACT) exact++;
     let cap = 16;
-    while (cap < exact * 2) cap *= 2;
+    let bits = 4;
+    while (cap < exact * 2) {
+      cap *= 2;
+      bits++;
+    }
     this.mask = cap - 1;
-    this.table = new Int32Array(cap * 2).fill(-1);
+    this.shift = 32 - bits;
+    this.table = new Int32Array(cap * 4).fill(-1);
     this.nextSameDst = new Int32Array(n).fill(-1);
     const last = new Map<number, number>();
     for (let i = 0; i < n; i++) {
@@ -164,9 +181,11 @@ export class ScanIndex {
         const previous = last.get(dst);
         if (previous === undefined) {
           let slot = this.slotOf(dst);
-          while (this.table[slot * 2 + 1] !== -1) slot = (slot + 1) & this.mask;
-          this.table[slot * 2] = dst;
-          this.table[slot * 2 + 1] = i;
+          while (this.table[slot * 4 + 1] !== -1) slot = (slot + 1) & this.mask;
+          this.table[slot * 4] = dst;
+          this.table[slot * 4 + 1] = i;
+          this.table[slot * 4 + 2] = (b.protos[i] << 16) | b.ports[i];
+          this.table[slot * 4 + 3] = b.targets[i];
         } else this.nextSameDst[previous] = i;
         last.set(dst, i);
       } else if (k === K_LOCAL_DST) this.localDst[0].push(i);
@@ -176,16 +195,15 @@ export class ScanIndex {
   }
 
   private slotOf(dst: number): number {
-    return (Math.imul(dst, 0x9e3779b1) >>> 16) & this.mask;
+    return Math.imul(dst, 0x9e3779b1) >>> this.shift;
   }
 
-  /** The first K_EXACT rule with destination `dst`, or -1. */
-  private firstWithDst(dst: number): number {
+  /** The table slot of destination `dst`, or -1. */
+  private slotWithDst(dst: number): number {
     let slot = this.slotOf(dst);
     for (;;) {
-      const first = this.table[slot * 2 + 1];
-      if (first === -1) return -1;
-      if (this.table[slot * 2] === dst) return first;
+      if (this.table[slot * 4 + 1] === -1) return -1;
+      if (this.table[slot * 4] === dst) return slot;
       slot = (slot + 1) & this.mask;
     }
   }
@@ -205,14 +223,23 @@ export class ScanIndex {
     if (from >= n) return -1;
     const rec = this.rec;
     let best = n;
-    const firstSameDst = this.counter[K_EXACT] < 0 ? -1 : this.firstWithDst(dst | 0);
-    for (let i = firstSameDst; i >= 0; i = this.nextSameDst[i]) {
-      if (i < from) continue;
-      if (rec[i * 4 + 2] === proto && rec[i * 4 + 3] === port) {
-        best = i;
-        break;
+    let bestTarget = 0;
+    const slot = this.counter[K_EXACT] < 0 ? -1 : this.slotWithDst(dst | 0);
+    const firstSameDst = slot < 0 ? -1 : this.table[slot * 4 + 1];
+    if (firstSameDst >= from && this.table[slot * 4 + 2] === ((proto << 16) | port)) {
+      best = firstSameDst;
+      bestTarget = this.table[slot * 4 + 3];
+    } else {
+      for (let i = firstSameDst; i >= 0; i = this.nextSameDst[i]) {
+        if (i < from) continue;
+        if (rec[i * 4 + 2] === proto && rec[i * 4 + 3] === port) {
+          best = i;
+          bestTarget = rec[i * 4 + 1];
+          break;
+        }
       }
     }
+    const exactBest = best;
     const key = portKey(proto, port);
     let m = this.byPort[K_PORT];
     if (m !== null) best = Math.min(best, firstAtLeast(m.get(key), from, n));
@@ -236,33 +263,47 @@ export class ScanIndex {
     const cp = this.counterProto;
     const pr = proto - 1;
     let matches = 0;
-    if (c[K_EXACT] >= 0) {
-      matches += p[hi + c[K_EXACT]] - p[lo + c[K_EXACT]];
+    if (best <= this.exactOnlyBefore) {
+      // Only K_EXACT rules skipped (the usual KUBE-SERVICES case): no prefix row to read.
+      matches = best - from;
       for (let i = firstSameDst; i >= 0 && i < best; i = this.nextSameDst[i]) {
-        // Same destination: the protocol was tried too, and the port if the protocol matched.
         if (i >= from) matches += rec[i * 4 + 2] === proto ? 2 : 1;
       }
-    }
-    if (c[K_PORT] >= 0) {
-      matches += p[hi + c[K_PORT]] - p[lo + c[K_PORT]] + (p[hi + cp[K_PORT] + pr] - p[lo + cp[K_PORT] + pr]);
-    }
-    if (c[K_LOCAL_PORT] >= 0) {
-      const sameProto = p[hi + cp[K_LOCAL_PORT] + pr] - p[lo + cp[K_LOCAL_PORT] + pr];
-      matches += p[hi + c[K_LOCAL_PORT]] - p[lo + c[K_LOCAL_PORT]] + sameProto + (dstLocal ? sameProto : 0);
-    }
-    if (c[K_LOOPBACK_PORT] >= 0) {
-      const all = p[hi + c[K_LOOPBACK_PORT]] - p[lo + c[K_LOOPBACK_PORT]];
-      matches += all + (dstLoopback ? all + (p[hi + cp[K_LOOPBACK_PORT] + pr] - p[lo + cp[K_LOOPBACK_PORT] + pr]) : 0);
-    }
-    if (c[K_LOCAL_DST] >= 0) matches += p[hi + c[K_LOCAL_DST]] - p[lo + c[K_LOCAL_DST]];
-    if (c[K_LOCAL_DST_NOT_LOOPBACK] >= 0) {
-      const all = p[hi + c[K_LOCAL_DST_NOT_LOOPBACK]] - p[lo + c[K_LOCAL_DST_NOT_LOOPBACK]];
-      matches += all + (dstLoopback ? 0 : all);
+    } else {
+      if (c[K_EXACT] >= 0) {
+        matches += p[hi + c[K_EXACT]] - p[lo + c[K_EXACT]];
+        for (let i = firstSameDst; i >= 0 && i < best; i = this.nextSameDst[i]) {
+          // Same destination: the protocol was tried too, and the port if the protocol matched.
+          if (i >= from) matches += rec[i * 4 + 2] === proto ? 2 : 1;
+        }
+      }
+      if (c[K_PORT] >= 0) {
+        matches += p[hi + c[K_PORT]] - p[lo + c[K_PORT]] + (p[hi + cp[K_PORT] + pr] - p[lo + cp[K_PORT] + pr]);
+      }
+      if (c[K_LOCAL_PORT] >= 0) {
+        const sameProto = p[hi + cp[K_LOCAL_PORT] + pr] - p[lo + cp[K_LOCAL_PORT] + pr];
+        matches += p[hi + c[K_LOCAL_PORT]] - p[lo + c[K_LOCAL_PORT]] + sameProto + (dstLocal ? sameProto : 0);
+      }
+      if (c[K_LOOPBACK_PORT] >= 0) {
+        const all = p[hi + c[K_LOOPBACK_PORT]] - p[lo + c[K_LOOPBACK_PORT]];
+        matches += all + (dstLoopback ? all + (p[hi + cp[K_LOOPBACK_PORT] + pr] - p[lo + cp[K_LOOPBACK_PORT] + pr]) : 0);
+      }
+      if (c[K_LOCAL_DST] >= 0) matches += p[hi + c[K_LOCAL_DST]] - p[lo + c[K_LOCAL_DST]];
+      if (c[K_LOCAL_DST_NOT_LOOPBACK] >= 0) {
+        const all = p[hi + c[K_LOCAL_DST_NOT_LOOPBACK]] - p[lo + c[K_LOCAL_DST_NOT_LOOPBACK]];
+        matches += all + (dstLoopback ? 0 : all);
+      }
     }
 
     if (best < n) {
       out.rules += best - from + 1;
-      out.matches += matches + MATCH_COST[rec[best * 4]];
+      if (best === exactBest) {
+        out.matches += matches + MATCH_COST[K_EXACT];
+        out.target = bestTarget;
+      } else {
+        out.matches += matches + MATCH_COST[rec[best * 4]];
+        out.target = rec[best * 4 + 1];
+      }
       return best;
     }
     out.rules += n - from;
