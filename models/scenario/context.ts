@@ -11,13 +11,13 @@ export interface DocContext extends IssueContext {
 }
 
 export function originOf(ctx: DocContext): ObjectOrigin {
-  const line = ctx.lineOf?.(ctx.pathPrefix);
-  return {
-    file: ctx.file,
-    document: ctx.document,
-    pathPrefix: formatPath(ctx.pathPrefix),
-    ...(line !== undefined ? { line } : {}),
-  };
+  const origin: ObjectOrigin = { file: ctx.file, document: ctx.document, pathPrefix: formatPath(ctx.pathPrefix) };
+  // The line is found only if someone asks (an error message): finding it may mean parsing the
+  // stream again with positions.
+  const lineOf = ctx.lineOf;
+  const prefix = ctx.pathPrefix;
+  if (lineOf) Object.defineProperty(origin, "line", { enumerable: true, configurable: true, get: () => lineOf(prefix) });
+  return origin;
 }
 
 /** An InputError at `path` (relative to the object) in this document. */
