@@ -5,6 +5,7 @@
  * expansion, seeds and common random numbers, summaries, CSV, resuming, workers and shards.
  */
 import type { RandomStreams } from "../sim/random.js";
+import type { CsvRow } from "./csv.js";
 
 export type ParamValue = number | string;
 export type Config = Record<string, ParamValue>;
@@ -48,4 +49,6 @@ export interface ExperimentDefinition {
   run(config: Config, ctx: RunContext): Metrics | Promise<Metrics>;
   /** Exact values from theory or published figures, written as summary rows beside ours. */
   reference?(config: Config): Metrics;
+  /** A few sentences with the numbers that answer the question, from the finished CSV's rows. */
+  headlines?(rows: readonly CsvRow[]): string[];
 }
