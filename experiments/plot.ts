@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import * as vega from "vega";
 import { compile } from "vega-lite";
 import { InputError, showValue } from "../sim/errors.js";
-import { podCharts, runCharts, type ChartSpec } from "./charts.js";
+import { podCharts, runCharts, textWidth, type ChartSpec, type TextItem } from "./charts.js";
 import { readCsv, type CsvRow } from "./csv.js";
 
 export type { ChartSpec } from "./charts.js";
@@ -48,6 +48,11 @@ function logger(onWarning: (message: string) => void) {
   };
   return self;
 }
+
+// Vega documents this hook for renderers without a canvas (vl-convert sets it too); its type
+// declarations leave `textMetrics` out.
+const metrics = (vega as unknown as { textMetrics?: { width: (item: TextItem, text: unknown) => number } }).textMetrics;
+if (metrics) metrics.width = textWidth;
 
 /** Renders one chart to an SVG document (a string that starts with `<svg`). */
 export async function renderChart(chart: ChartSpec, options: RenderOptions = {}): Promise<string> {
