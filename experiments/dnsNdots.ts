@@ -128,7 +128,7 @@ export const dnsNdots: ExperimentDefinition = {
     duration_s: { description: "simulated seconds per replication", kind: "number", default: 20, min: 1, max: 86_400 },
     warmup_s: { description: "seconds left out of the measurements", kind: "number", default: 2, min: 0, max: 86_400 },
   },
-  quick: { duration_s: 10 },
+  quick: { duration_s: 15 },
   tiny: { target_name: ["short", "namespaced", "fqdn", "external", "externalname"], duration_s: 3, warmup_s: 1, rate: 100 },
   replications: { full: 5, quick: 3 },
   run,
