@@ -244,6 +244,49 @@ describe("iptables fast path vs interpreter", () => {
   });
 });
 
+describe("incremental update", () => {
+  it("update(next, changed) renders and evaluates exactly as a fresh compile of next", () => {
+    fc.assert(
+      fc.property(
+        fc.array(serviceArb(true), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.option(serviceArb(true), { freq: 2 }), { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        fc.array(fc.tuple(packetArb, fc.option(aimedArb, { freq: 3 }), drawsArb), { minLength: 1, maxLength: 8 }),
+        (before, edits, copyObjects, packets) => {
+          const options = { nodeName: TEST_NODE_NAME, clusterCIDR: "10.0.0.0/8" };
+          const a = buildCluster(before);
+          // Service i of the next state: replaced by edits[i] when given, else unchanged (removed past `edits`).
+          const afterSpecs = edits.map((e, i) => e ?? before[i]).filter((x) => x !== undefined);
+          const built = buildCluster(afterSpecs);
+          const changed = new Set<string>();
+          const services = built.services.map((svc, i) => {
+            const same = edits[i] === null && i < before.length;
+            if (!same) changed.add(`${svc.namespace}/${svc.name}`);
+            // Unchanged Services keep their objects (or equal copies, the other lookup path).
+            return same ? (copyObjects ? { ...a.services[i] } : a.services[i]) : svc;
+          });
+          for (let i = afterSpecs.length; i < before.length; i++) changed.add(`${a.services[i].namespace}/${a.services[i].name}`);
+          const b: ClusterState = { ...built, services };
+          const first = compileIptables(a, options);
+          first.evaluate(
+            { srcIP: 1, srcPort: 1, dstIP: 2, dstPort: 3, protocol: "TCP", ingress: "external" },
+            new ReplayRandom([0.5]),
+          );
+          const updated = first.update(b, changed);
+          const fresh = compileIptables(b, options);
+          expect(updated.render()).toBe(fresh.render());
+          expect(updated.counts()).toEqual(fresh.counts());
+          for (const [base, aimed, draws] of packets) {
+            const packet = aimed === null ? base : aim(b, base, aimed);
+            expect(updated.evaluate(packet, new ReplayRandom(draws))).toEqual(fresh.evaluate(packet, new ReplayRandom(draws)));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe("first-packet work in iptables mode", () => {
   it("grows linearly with the Service's position in KUBE-SERVICES", () => {
     const n = 50;

@@ -40,7 +40,7 @@ export class IptablesDataPlane implements CompiledDataPlane {
   readonly nodeName: string;
   /** ClientIP affinity state used by evaluate(); undefined: no affinity memory. */
   affinity: RecentTable | undefined;
-  private readonly fast: FastPath;
+  private fastPath: FastPath | null = null;
   private rendered: RenderResult | null = null;
 
   constructor(
@@ -49,7 +49,12 @@ export class IptablesDataPlane implements CompiledDataPlane {
   ) {
     this.nodeName = model.options.nodeName;
     this.affinity = affinity;
-    this.fast = new FastPath(model, buildIndexes(model));
+  }
+
+  /** The fast path's indexes, built on first use (a plane that only renders never needs them). */
+  private get fast(): FastPath {
+    if (this.fastPath === null) this.fastPath = new FastPath(this.model, buildIndexes(this.model));
+    return this.fastPath;
   }
 
   /** The node's IPv4 address (unsigned), as the interpreter needs it. */

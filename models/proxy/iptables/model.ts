@@ -6,7 +6,7 @@
  * reject or drop. The renderer and the fast path both read these records, so neither re-derives
  * policy; the renderer never allocates per-rule objects.
  */
-import type { ClusterState, Protocol } from "../../cluster/types.js";
+import type { ClusterState, Protocol, ServiceState } from "../../cluster/types.js";
 import { cidrContains, tryParseCidr } from "../../network/ip.js";
 import type { Cidr } from "../../network/ip.js";
 import { endpointHash, portProtoHash } from "../hash.js";
@@ -116,6 +116,9 @@ function mergeSorted(a: ProxyEndpoint[], b: ProxyEndpoint[]): ProxyEndpoint[] {
   return out;
 }
 
+/** Each model's plans by Service object, kept for the next update (models are immutable). */
+const plansByService = new WeakMap<IptablesModel, Map<ServiceState, ServicePortPlan[]>>();
+
 /**
  * Compiles the cluster state for one node. Throws when the node is unknown or clusterCIDR is
  * not a CIDR (an empty clusterCIDR means "no local-traffic detector", as in kube-proxy).
@@ -132,8 +135,12 @@ export function buildModel(state: ClusterState, options: IptablesOptions): Iptab
     if (clusterCIDR === null) throw new Error(`iptables: clusterCIDR ${JSON.stringify(opts.clusterCIDR)} is not an IPv4 CIDR`);
   }
 
-  const servicePorts = planServicePorts(servicePortsForNode(state, opts.nodeName), nodeIP, clusterCIDR, opts);
-  return finishModel(opts, nodeIP, clusterCIDR, servicePorts);
+  const byService = new Map<ServiceState, ServicePortPlan[]>();
+  const servicePorts = planServicePorts(servicePortsForNode(state, opts.nodeName), nodeIP, clusterCIDR, opts, byService);
+  for (const svc of state.services) if (!byService.has(svc)) byService.set(svc, NONE);
+  const model = finishModel(opts, nodeIP, clusterCIDR, servicePorts);
+  plansByService.set(model, byService);
+  return model;
 }
 
 function finishModel(
@@ -160,39 +167,86 @@ function finishModel(
 /**
  * Recompiles only the Services named in `changed` ("ns/name"; added, updated or deleted) and
  * reuses `previous`'s records for the others, keeping the state's Service order. The node,
- * options and clusterCIDR are those of `previous`.
+ * options and clusterCIDR are those of `previous`. A Service is recognized as unchanged by its
+ * object identity first, by its name otherwise; no per-Service strings are built on the way.
  */
 export function updateModel(previous: IptablesModel, state: ClusterState, changed: ReadonlySet<string>): IptablesModel {
   const opts = previous.options;
-  const previousByService = new Map<string, ServicePortPlan[]>();
-  for (const sp of previous.servicePorts) {
-    const list = previousByService.get(sp.serviceKey);
-    if (list) list.push(sp);
-    else previousByService.set(sp.serviceKey, [sp]);
+  const changedByNamespace = new Map<string, Set<string>>();
+  for (const key of changed) {
+    const slash = key.indexOf("/");
+    const ns = key.slice(0, slash);
+    let names = changedByNamespace.get(ns);
+    if (!names) {
+      names = new Set();
+      changedByNamespace.set(ns, names);
+    }
+    names.add(key.slice(slash + 1));
   }
-  const recompile = new Set(changed);
+  const isChanged = (namespace: string, name: string): boolean => changedByNamespace.get(namespace)?.has(name) === true;
+
+  let byObject = plansByService.get(previous);
+  let byName: Map<string, Map<string, ServicePortPlan[]>> | null = null;
+  const previousPlans = (svc: ServiceState): ServicePortPlan[] | undefined => {
+    const hit = byObject?.get(svc);
+    if (hit !== undefined) return hit;
+    if (byName === null) {
+      byName = new Map();
+      for (const sp of previous.servicePorts) {
+        const slash = sp.serviceKey.indexOf("/");
+        const ns = sp.serviceKey.slice(0, slash);
+        let names = byName.get(ns);
+        if (!names) {
+          names = new Map();
+          byName.set(ns, names);
+        }
+        const name = sp.serviceKey.slice(slash + 1);
+        const list = names.get(name);
+        if (list) list.push(sp);
+        else names.set(name, [sp]);
+      }
+    }
+    return byName.get(svc.namespace)?.get(svc.name);
+  };
+  if (byObject === undefined) byObject = new Map();
+
+  // Which Services to compile afresh: the changed ones and any the previous model lacks.
+  const recompile: ServiceState[] = [];
+  const reused: (ServicePortPlan[] | undefined)[] = [];
+  const fresh = new Map<string, Set<string>>();
   for (const svc of state.services) {
-    const key = `${svc.namespace}/${svc.name}`;
-    if (!previousByService.has(key)) recompile.add(key);
+    let plans: ServicePortPlan[] | undefined;
+    if (!isChanged(svc.namespace, svc.name)) plans = previousPlans(svc);
+    if (plans === undefined) {
+      recompile.push(svc);
+      const names = fresh.get(svc.namespace);
+      if (names) names.add(svc.name);
+      else fresh.set(svc.namespace, new Set([svc.name]));
+    }
+    reused.push(plans);
   }
   const partial: ClusterState = {
     ...state,
-    services: state.services.filter((s) => recompile.has(`${s.namespace}/${s.name}`)),
-    endpointSlices: state.endpointSlices.filter((s) => recompile.has(`${s.namespace}/${s.serviceName}`)),
+    services: recompile,
+    endpointSlices:
+      recompile.length === 0 ? [] : state.endpointSlices.filter((s) => fresh.get(s.namespace)?.has(s.serviceName) === true),
   };
-  const fresh = new Map<string, ServicePortPlan[]>();
+  const compiled = new Map<string, ServicePortPlan[]>();
   for (const sp of planServicePorts(servicePortsForNode(partial, opts.nodeName), previous.nodeIP, previous.clusterCIDR, opts)) {
-    const list = fresh.get(sp.serviceKey);
+    const list = compiled.get(sp.serviceKey);
     if (list) list.push(sp);
-    else fresh.set(sp.serviceKey, [sp]);
+    else compiled.set(sp.serviceKey, [sp]);
   }
   const servicePorts: ServicePortPlan[] = [];
-  for (const svc of state.services) {
-    const key = `${svc.namespace}/${svc.name}`;
-    const plans = recompile.has(key) ? fresh.get(key) : previousByService.get(key);
-    if (plans) for (const p of plans) servicePorts.push(p);
-  }
-  return finishModel(opts, previous.nodeIP, previous.clusterCIDR, servicePorts);
+  const nextByObject = new Map<ServiceState, ServicePortPlan[]>();
+  state.services.forEach((svc, i) => {
+    const plans = reused[i] ?? compiled.get(svc.namespace + "/" + svc.name) ?? NONE;
+    nextByObject.set(svc, plans);
+    for (const p of plans) servicePorts.push(p);
+  });
+  const model = finishModel(opts, previous.nodeIP, previous.clusterCIDR, servicePorts);
+  plansByService.set(model, nextByObject);
+  return model;
 }
 
 const NONE: never[] = [];
@@ -250,6 +304,7 @@ function planServicePorts(
   nodeIP: number,
   clusterCIDR: Cidr | null,
   opts: ResolvedIptablesOptions,
+  byService?: Map<ServiceState, ServicePortPlan[]>,
 ): ServicePortPlan[] {
   const servicePorts: ServicePortPlan[] = [];
   const masqDetector = opts.masqueradeAll || clusterCIDR !== null;
@@ -373,6 +428,11 @@ function planServicePorts(
       reachableEndpoints,
       endpointCount: all.length,
     });
+    if (byService !== undefined) {
+      const list = byService.get(svc);
+      if (list) list.push(servicePorts[servicePorts.length - 1]);
+      else byService.set(svc, [servicePorts[servicePorts.length - 1]]);
+    }
   }
   return servicePorts;
 }
