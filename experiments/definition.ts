@@ -5,6 +5,7 @@
  * expansion, seeds and common random numbers, summaries, CSV, resuming, workers and shards.
  */
 import type { RandomStreams } from "../sim/random.js";
+import type { ChartSpec } from "./charts.js";
 import type { CsvRow } from "./csv.js";
 
 export type ParamValue = number | string;
@@ -49,6 +50,11 @@ export interface ExperimentDefinition {
   run(config: Config, ctx: RunContext): Metrics | Promise<Metrics>;
   /** Exact values from theory or published figures, written as summary rows beside ours. */
   reference?(config: Config): Metrics;
+  /**
+   * The study's charts, built from the rows of its result CSV (charts.ts has the builders); drawn
+   * as SVG next to the CSV after a run and by `svcsim plot CSV`.
+   */
+  charts?: (rows: CsvRow[]) => ChartSpec[];
   /** A few sentences with the numbers that answer the question, from the finished CSV's rows. */
   headlines?(rows: readonly CsvRow[]): string[];
 }
