@@ -535,7 +535,7 @@ export function meanWithCI(rows: readonly CsvRow[], o: MeanWithCIOptions): Chart
         strokeDash: { field: "source", type: "nominal", scale: { domain: sourceOrder, range: [[1, 0], [5, 4]] }, legend: sourceLegend },
       },
     },
-    {
+    ...ifCI(data, {
       transform: [sim, { filter: "isValid(datum.low) && isValid(datum.high)" }],
       mark: { type: "errorbar", ticks: { size: 8 }, thickness: 1.5 },
       encoding: {
@@ -545,7 +545,7 @@ export function meanWithCI(rows: readonly CsvRow[], o: MeanWithCIOptions): Chart
         ...(color ? { color } : { color: { value: "#4c78a8" } }),
         ...detail,
       },
-    },
+    }),
     {
       transform: [sim],
       mark: { type: "point", filled: true, size: 36, opacity: 1 },
@@ -593,6 +593,14 @@ export function meanWithCI(rows: readonly CsvRow[], o: MeanWithCIOptions): Chart
     );
   }
   return assemble(o, data, layer, orderOf(data, "facet"));
+}
+
+/**
+ * The layer that draws CIs, if any datum has one (one replication: none). A layer over no data
+ * would still ask vega for the extent of an empty field.
+ */
+function ifCI(data: readonly Datum[], layer: LayerChild): LayerChild[] {
+  return data.some((d) => typeof d.low === "number" && typeof d.high === "number") ? [layer] : [];
 }
 
 /** One reference rule per panel and value: every config of a panel usually carries the same figure. */
@@ -668,11 +676,11 @@ export function barsWithCI(rows: readonly CsvRow[], o: BarsWithCIOptions): Chart
       mark: { type: "bar", ...(color ? {} : { color: "#4c78a8" }) },
       encoding: { x, ...xOffset, y: { field: "y", type: "quantitative", title: yTitle, scale: yScale }, ...colorEnc },
     },
-    {
+    ...ifCI(data, {
       transform: [sim, { filter: "isValid(datum.low) && isValid(datum.high)" }],
       mark: { type: "errorbar", ticks: { size: 6 }, thickness: 1.3, color: "#222" },
       encoding: { x, ...xOffset, y: { field: "low", type: "quantitative", title: yTitle, scale: yScale }, y2: { field: "high" } },
-    },
+    }),
   ];
   if (hasRef) {
     layer.push({
@@ -766,11 +774,11 @@ export function series(rows: readonly CsvRow[], o: SeriesOptions): ChartSpec {
     color: { field: "color", type: "nominal" as const, sort: colorOrder, scale: { domain: colorOrder }, title: o.colorTitle ?? colorField },
   };
   const layer: LayerChild[] = [
-    {
+    ...ifCI(data, {
       transform: [{ filter: "isValid(datum.low) && isValid(datum.high)" }],
       mark: { type: "area", opacity: 0.18 },
       encoding: { x, y: { field: "low", type: "quantitative", title: yTitle, scale: yScale }, y2: { field: "high" }, ...color },
-    },
+    }),
     {
       mark: { type: "line", strokeWidth: 2, point: { filled: true, size: 30 } },
       encoding: { x, y: { field: "y", type: "quantitative", title: yTitle, scale: yScale }, ...color },

@@ -3,7 +3,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../sim/errors.js";
-import { barsWithCI, meanWithCI, mm1Charts, podCharts, runCharts, series, stackedBars, type ChartSpec } from "./charts.js";
+import {
+  barsWithCI,
+  firstPacketCharts,
+  meanWithCI,
+  mm1Charts,
+  podCharts,
+  ruleSyncCharts,
+  runCharts,
+  series,
+  stackedBars,
+  textWidth,
+  type ChartSpec,
+} from "./charts.js";
 import { formatDecimal, writeCsvAtomic, type CsvRow } from "./csv.js";
 import { plotCsv, renderChart, writeCharts } from "./plot.js";
 
@@ -260,11 +272,148 @@ describe("chart builders", () => {
     expect(itemsOf(svg, "symbol")).toEqual([18]);
   });
 
+  it("one replication (CIs are NaN): points without error bars, and no warnings", async () => {
+    const rows = summary("x", { a: 1 }, { p50_latency_s: 0.002 }).concat(summary("x", { a: 2 }, { p50_latency_s: 0.003 }));
+    for (const r of rows) if (r.metric.includes("_ci95_")) r.value = "NaN";
+    const svg = await render(meanWithCI(rows, { name: "one", title: "One replication", x: "a", xTitle: "a", metric: "p50_latency_s", yTitle: "p50" }));
+    expect(itemsOf(svg, "symbol")).toEqual([2]);
+    expect(itemsOf(svg, "rule")).toEqual([]);
+    const bars = await render(barsWithCI(rows, { name: "one-bars", title: "One replication", x: "a", xTitle: "a", metric: "p50_latency_s", yTitle: "p50" }));
+    expect(itemsOf(bars, "rect")).toEqual([2]);
+  });
+
   it("a chart with no finite values says so instead of drawing an empty frame", async () => {
     const rows = summary("x", { a: 1 }, { p50_latency_s: Number.NaN });
     const svg = await render(meanWithCI(rows, { name: "e", title: "Empty", x: "a", xTitle: "a", metric: "p50_latency_s", yTitle: "p50" }));
     expect(svg).toContain("no finite values of p50_latency_s");
     expect(itemsOf(svg, "symbol")).toEqual([]);
+  });
+
+  it("meanWithCI: a reference measured once is a labelled rule per panel; scale and nonNegative", async () => {
+    const rows: CsvRow[] = [];
+    for (const sync of ["full", "partial"]) {
+      for (const services of [1000, 10000]) {
+        rows.push(...summary("x", { sync, services }, { np_s: sync === "full" ? services / 1000 : 0.5 }, { kep_s: sync === "full" ? 27 : 5 }));
+      }
+    }
+    // A CI that reaches below zero (few replications): drawn from zero for a time.
+    const low = rows.find((r) => r.metric === "np_s_ci95_low" && r.sync === "partial");
+    if (low) low.value = "-0.2";
+    const chart = meanWithCI(rows, {
+      name: "np",
+      title: "Network programming",
+      x: "services",
+      xTitle: "Services",
+      metric: "np_s",
+      facet: "sync",
+      yTitle: "p50 (ms)",
+      scale: 1e3,
+      reference: { metric: "kep_s", label: "KEP", as: "rule" },
+    });
+    const svg = await render(chart);
+    expect(svg).toContain(">p50 (ms)</text>");
+    expect(svg).toContain(">KEP: 27000</text>");
+    expect(svg).toContain(">KEP: 5000</text>");
+    // one rule per panel (the two configs of a panel carry the same figure), one error bar per point
+    expect(itemsOf(svg, "rule")).toEqual([4, 2]);
+    expect(itemsOf(svg, "symbol")).toEqual([4]);
+    const values = (chart.spec as { data: { values: Record<string, unknown>[] } }).data.values;
+    expect(values.filter((d) => d.source === "svcsim").map((d) => d.low)).not.toContain(-200);
+    expect(values.some((d) => d.source === "svcsim" && d.low === 0)).toBe(true);
+  });
+
+  it("series: from a window parameter, or from points; NaN dropped", async () => {
+    const rows: CsvRow[] = [];
+    for (const connection of ["new", "http2"]) {
+      for (const window of [0, 1, 2, 3]) rows.push(...summary("x", { connection, window }, { jain_index: window === 3 && connection === "new" ? Number.NaN : 0.5 + window / 10 }));
+    }
+    const fromParam = await render(
+      series(rows, { name: "jain-param", title: "Jain", x: "window", metric: "jain_index", color: "connection", xScale: 10, xTitle: "time (s)", yTitle: "Jain's index" }),
+    );
+    expect(itemsOf(fromParam, "line")).toEqual([2]);
+    expect(itemsOf(fromParam, "symbol")).toEqual([7]);
+    const fromPoints = await render(
+      series([], {
+        name: "pts",
+        title: "Points",
+        points: [
+          { x: 0, y: 1, group: "a" },
+          { x: 1, y: 2, group: "a" },
+          { x: 0, y: 3, group: "b" },
+          { x: 1, y: Number.NaN, group: "b" },
+        ],
+        xTitle: "window",
+        yTitle: "value",
+      }),
+    );
+    expect(itemsOf(fromPoints, "symbol")).toEqual([3]);
+    expect(itemsOf(fromPoints, "area")).toEqual([]);
+    expect(() => series([], { name: "bad", title: "", xTitle: "", yTitle: "", prefix: "a", points: [] })).toThrow(/exactly one/);
+  });
+
+  it("long titles wrap to the chart's width; labels are measured, not guessed at 0.8 em", async () => {
+    const subtitle = "a subtitle long enough that it cannot possibly fit on one line above a chart of this width, so it wraps";
+    const chart = meanWithCI(firstPacketRows(), { name: "t", title: "T", subtitle, x: "services", xTitle: "S", metric: "first_packet_p50_s", yTitle: "y", width: 300 });
+    const title = (chart.spec as { title: { subtitle: unknown } }).title;
+    expect(Array.isArray(title.subtitle)).toBe(true);
+    expect((title.subtitle as string[]).join(" ")).toBe(subtitle);
+    expect(textWidth({ fontSize: 10 }, "iii")).toBeLessThan(textWidth({ fontSize: 10 }, "MMM"));
+    expect(textWidth({ fontSize: 10, limit: 20 }, "a long label")).toBe(20);
+    await render(chart);
+  });
+
+  it("firstPacketCharts: p50 and p99 per mode against Services, log axis, published beside", async () => {
+    const charts = firstPacketCharts(firstPacketRows());
+    expect(charts.map((c) => c.name)).toEqual(["first-packet-p50", "first-packet-p99"]);
+    const svg = await render(charts[0]);
+    expect(svg).toContain(">Services on the node</text>");
+    expect(svg).toContain(">first-packet latency, p50 (µs)</text>");
+    expect(svg).toContain(">kube-proxy mode</text>");
+    expect(svg).toContain(">published</text>");
+    expect(itemsOf(svg, "symbol")).toEqual([8, 6]);
+    // p99 has no published rows in the synthetic set: ours only
+    const p99 = await render(charts[1]);
+    expect(p99).not.toContain(">published</text>");
+    // one size only: bars per mode
+    const one = firstPacketCharts(firstPacketRows().filter((r) => r.services === "5000"));
+    expect(itemsOf(await render(one[0]), "rect")).toEqual([2, 2, 2]);
+  });
+
+  it("ruleSyncCharts: per mode against Services, a panel per sync strategy, KEP-3453 as a rule", async () => {
+    const rows: CsvRow[] = [];
+    for (const mode of ["iptables", "nftables"]) {
+      for (const sync of ["full", "partial"]) {
+        for (const services of [1000, 10000]) {
+          const p50 = (sync === "full" ? 1 : 0.5) * (mode === "iptables" ? services / 2500 : 0.8);
+          const refs: Record<string, number> = mode === "iptables" ? { published_kep3453_network_programming_p50_s: sync === "full" ? 27 : 5 } : {};
+          rows.push(
+            ...summary(
+              "rule-sync",
+              { mode, services, sync, min_sync_period_s: 1 },
+              { network_programming_p50_s: p50, network_programming_p99_s: p50 * 2, sync_duration_mean_s: p50 / 10 },
+              refs,
+            ),
+          );
+        }
+      }
+    }
+    const charts = ruleSyncCharts(rows);
+    expect(charts.map((c) => c.name)).toEqual(["rule-sync-network-programming-p50", "rule-sync-network-programming-p99", "rule-sync-sync-duration"]);
+    const svg = await render(charts[0]);
+    expect(svg).toContain(">full syncs</text>");
+    expect(svg).toContain(">partial syncs</text>");
+    expect(svg).toContain(">KEP-3453: 27 s</text>");
+    expect(svg).toContain(">KEP-3453: 5 s</text>");
+    expect(svg).toContain(">network programming latency, p50 (s)</text>");
+    // 2 panels × 2 modes × 2 sizes
+    expect(itemsOf(svg, "symbol")).toEqual([8]);
+    expect(itemsOf(svg, "line")).toEqual([4]);
+    for (const c of charts.slice(1)) await render(c);
+    // minSyncPeriod swept too: a panel per (sync, minSyncPeriod)
+    const both = rows.flatMap((r) => [r, { ...r, min_sync_period_s: "10", config: `${r.config};m=10` }]);
+    const four = await render(ruleSyncCharts(both)[0]);
+    expect(four).toContain(">partial syncs, minSyncPeriod 10 s</text>");
+    expect(itemsOf(four, "symbol")).toEqual([16]);
   });
 
   it("mm1Charts: sojourn and wait against λ beside Erlang C", async () => {
@@ -282,8 +431,9 @@ describe("chart builders", () => {
     expect(svg).toContain(">mean sojourn time (s)</text>");
     expect(svg).toContain(">exact (Erlang C)</text>");
     expect(itemsOf(svg, "symbol")).toEqual([3, 3]);
-    // one config only: bars per config
+    // one config only: one bar, named by its queue
     const one = await render(mm1Charts(rows.filter((r) => r.lambda === "0.5"))[0]);
+    expect(one).toContain(">λ = 0.5, μ = 1, c = 1</text>");
     expect(itemsOf(one, "rect")).toEqual([1, 1, 1]);
     expect(itemsOf(one, "symbol")).toEqual([1]);
   });
@@ -333,6 +483,57 @@ describe("writeCharts and plotCsv", () => {
     expect(paths).toEqual([join(dir, "mm1-mean-sojourn.svg"), join(dir, "mm1-mean-wait.svg")]);
     for (const p of paths) expect(readFileSync(p, "utf8").startsWith("<svg")).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(["mm1-mean-sojourn.svg", "mm1-mean-wait.svg", "mm1.csv"]);
+  });
+
+  it("draws a study's CSV as svcsim exp writes it (rows of a real first-packet-latency --quick run)", async () => {
+    const dir = tempDir();
+    const lines = [
+    "experiment,config,replication,seed,mode,services,endpoints,nodes,packets,metric,value",
+    "first-packet-latency,mode=iptables;services=5000,0,1,iptables,5000,4,10,10000,first_packet_p50_s,0.000042119326606117945",
+    "first-packet-latency,mode=iptables;services=5000,all,1,iptables,5000,4,10,10000,first_packet_p50_s_mean,0.000041923804577117555",
+    "first-packet-latency,mode=iptables;services=5000,all,1,iptables,5000,4,10,10000,first_packet_p50_s_ci95_low,0.000041255361955490825",
+    "first-packet-latency,mode=iptables;services=5000,all,1,iptables,5000,4,10,10000,first_packet_p50_s_ci95_high,0.000042592247198744284",
+    "first-packet-latency,mode=iptables;services=5000,all,1,iptables,5000,4,10,10000,first_packet_p99_s_mean,0.00010236153353517512",
+    "first-packet-latency,mode=iptables;services=5000,all,1,iptables,5000,4,10,10000,first_packet_p99_s_ci95_low,0.00010148156358833481",
+    "first-packet-latency,mode=iptables;services=5000,all,1,iptables,5000,4,10,10000,first_packet_p99_s_ci95_high,0.00010324150348201543",
+    "first-packet-latency,mode=iptables;services=5000,all,1,iptables,5000,4,10,10000,published_first_packet_p50_s,0.000049",
+    "first-packet-latency,mode=iptables;services=5000,all,1,iptables,5000,4,10,10000,published_first_packet_p99_s,0.000154",
+    "first-packet-latency,mode=iptables;services=30000,all,1,iptables,30000,4,10,10000,first_packet_p50_s_mean,0.00027003060167665505",
+    "first-packet-latency,mode=iptables;services=30000,all,1,iptables,30000,4,10,10000,first_packet_p50_s_ci95_low,0.0002638915316363093",
+    "first-packet-latency,mode=iptables;services=30000,all,1,iptables,30000,4,10,10000,first_packet_p50_s_ci95_high,0.0002761696717170008",
+    "first-packet-latency,mode=iptables;services=30000,all,1,iptables,30000,4,10,10000,first_packet_p99_s_mean,0.0008139032198654178",
+    "first-packet-latency,mode=iptables;services=30000,all,1,iptables,30000,4,10,10000,first_packet_p99_s_ci95_low,0.0008115693692084995",
+    "first-packet-latency,mode=iptables;services=30000,all,1,iptables,30000,4,10,10000,first_packet_p99_s_ci95_high,0.0008162370705223361",
+    "first-packet-latency,mode=iptables;services=30000,all,1,iptables,30000,4,10,10000,published_first_packet_p50_s,0.000274",
+    "first-packet-latency,mode=iptables;services=30000,all,1,iptables,30000,4,10,10000,published_first_packet_p99_s,0.000718",
+    "first-packet-latency,mode=nftables;services=5000,all,1,nftables,5000,4,10,10000,first_packet_p50_s_mean,0.000013318775873572905",
+    "first-packet-latency,mode=nftables;services=5000,all,1,nftables,5000,4,10,10000,first_packet_p50_s_ci95_low,0.00001324241876484337",
+    "first-packet-latency,mode=nftables;services=5000,all,1,nftables,5000,4,10,10000,first_packet_p50_s_ci95_high,0.000013395132982302441",
+    "first-packet-latency,mode=nftables;services=5000,all,1,nftables,5000,4,10,10000,first_packet_p99_s_mean,0.000031896829207362754",
+    "first-packet-latency,mode=nftables;services=5000,all,1,nftables,5000,4,10,10000,first_packet_p99_s_ci95_low,0.000031896829207362754",
+    "first-packet-latency,mode=nftables;services=5000,all,1,nftables,5000,4,10,10000,first_packet_p99_s_ci95_high,0.000031896829207362754",
+    "first-packet-latency,mode=nftables;services=5000,all,1,nftables,5000,4,10,10000,published_first_packet_p50_s,0.000014",
+    "first-packet-latency,mode=nftables;services=5000,all,1,nftables,5000,4,10,10000,published_first_packet_p99_s,0.000038",
+    "first-packet-latency,mode=nftables;services=30000,all,1,nftables,30000,4,10,10000,first_packet_p50_s_mean,0.000014332184514027908",
+    "first-packet-latency,mode=nftables;services=30000,all,1,nftables,30000,4,10,10000,first_packet_p50_s_ci95_low,0.000014260978285809492",
+    "first-packet-latency,mode=nftables;services=30000,all,1,nftables,30000,4,10,10000,first_packet_p50_s_ci95_high,0.000014403390742246324",
+    "first-packet-latency,mode=nftables;services=30000,all,1,nftables,30000,4,10,10000,first_packet_p99_s_mean,0.000032978078786217095",
+    "first-packet-latency,mode=nftables;services=30000,all,1,nftables,30000,4,10,10000,first_packet_p99_s_ci95_low,0.00003272792208535694",
+    "first-packet-latency,mode=nftables;services=30000,all,1,nftables,30000,4,10,10000,first_packet_p99_s_ci95_high,0.00003322823548707725",
+    "first-packet-latency,mode=nftables;services=30000,all,1,nftables,30000,4,10,10000,published_first_packet_p50_s,0.000014",
+    "first-packet-latency,mode=nftables;services=30000,all,1,nftables,30000,4,10,10000,published_first_packet_p99_s,0.000039",
+    ];
+    const csv = join(dir, "first-packet-latency.csv");
+    writeFileSync(csv, `${lines.join("\n")}\n`);
+    const paths = await plotCsv(csv, (name) => (name === "first-packet-latency" ? { charts: firstPacketCharts } : undefined));
+    expect(paths).toEqual([join(dir, "first-packet-p50.svg"), join(dir, "first-packet-p99.svg")]);
+    for (const p of paths) {
+      const svg = readFileSync(p, "utf8");
+      expect(svg.startsWith("<svg")).toBe(true);
+      expect(svg).not.toContain("NaN");
+      // 2 modes × 2 sizes, ours and published
+      expect(itemsOf(svg, "symbol")).toEqual([4, 4]);
+    }
   });
 
   it("draws run's summary.csv and pods.csv without a lookup", async () => {
