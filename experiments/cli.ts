@@ -4,6 +4,7 @@
  * 1 on an internal fault.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { InputError } from "../sim/errors.js";
@@ -13,11 +14,9 @@ import { getProxyMode, PROXY_MODE_NAMES } from "../models/proxy/modes.js";
 import type { ProxyModeName } from "../models/proxy/types.js";
 import { loadScenario } from "../models/scenario/load.js";
 import { writeCsvAtomic } from "./csv.js";
-import { makePlan, parseShard } from "./plan.js";
-import { createTaskPool } from "./pool.js";
-import { progressFor } from "./progress.js";
+import { executeExperiment, headlinesOf, QUICK_SUITE, runQuickSuite } from "./execute.js";
 import { experiments, findExperiment } from "./registry.js";
-import { csvHeaders, mergeShards, runPlan, type RunResult } from "./runner.js";
+import { csvHeaders, mergeShards } from "./runner.js";
 import { runScenarioFile } from "./scenarioRun.js";
 
 function choice<T extends string>(name: string, allowed: readonly T[]) {
@@ -55,44 +54,33 @@ interface ExpOptions {
 }
 
 async function runExperiment(name: string, opts: ExpOptions): Promise<void> {
-  const def = findExperiment(name);
-  if (!def) {
-    throw new InputError(`unknown experiment '${name}'`, {
-      expected: `one of ${experiments.map((e) => e.name).join(", ")}`,
-      found: JSON.stringify(name),
-    });
-  }
-  // Everything is validated before anything is written.
-  const plan = makePlan(def, { seed: opts.seed, replications: opts.replications, sets: opts.set, quick: opts.quick, tiny: opts.tiny });
-  const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
-  const outDir = opts.out ?? join("results", name);
-  const pool = opts.workers > 1 ? createTaskPool(opts.workers) : undefined;
-  let result: RunResult;
-  try {
-    result = await runPlan(def, plan, {
-      outDir,
-      shard,
-      execute: pool?.execute,
-      progress: progressFor(name),
-    });
-  } finally {
-    await pool?.close();
-  }
+  const result = await executeExperiment(name, {
+    seed: opts.seed,
+    replications: opts.replications,
+    sets: opts.set,
+    quick: opts.quick,
+    tiny: opts.tiny,
+    workers: opts.workers,
+    shard: opts.shard,
+    out: opts.out,
+  });
   process.stdout.write(`wrote ${result.csvPath}${result.resumed > 0 ? ` (${result.resumed} runs resumed)` : ""}\n`);
-  printHeadlines(result);
+  for (const chart of result.charts) process.stdout.write(`wrote ${chart}\n`);
+  for (const line of headlinesOf(result)) process.stdout.write(`  ${line}\n`);
 }
 
-/** A few summary means with their CIs, so a user sees the answer without opening the CSV. */
-function printHeadlines(result: RunResult): void {
-  const lines: string[] = [];
-  for (const row of result.rows) {
-    if (row.replication !== "all" || !row.metric.endsWith("_mean")) continue;
-    const base = row.metric.slice(0, -"_mean".length);
-    const low = result.rows.find((r) => r.config === row.config && r.metric === `${base}_ci95_low`);
-    const high = result.rows.find((r) => r.config === row.config && r.metric === `${base}_ci95_high`);
-    lines.push(`  ${row.config}  ${base} = ${Number(row.value).toPrecision(5)}  [95% CI ${Number(low?.value).toPrecision(5)}, ${Number(high?.value).toPrecision(5)}]`);
+/** `npm start`: the quick suite, then where everything is and what it says. */
+async function runStart(opts: { workers: number; out: string }): Promise<void> {
+  process.stdout.write(`svcsim: running the quick suite (${QUICK_SUITE.join(", ")}) on ${opts.workers} worker(s)\n`);
+  const results = await runQuickSuite(opts.workers, opts.out);
+  process.stdout.write("\n");
+  for (const r of results) {
+    process.stdout.write(`${r.def.name} — ${r.def.question}\n  CSV: ${r.csvPath}\n`);
+    for (const chart of r.charts) process.stdout.write(`  SVG: ${chart}\n`);
+    for (const line of headlinesOf(r)) process.stdout.write(`  ${line}\n`);
+    process.stdout.write("\n");
   }
-  if (lines.length > 0) process.stdout.write(lines.slice(0, 40).join("\n") + "\n");
+  process.stdout.write("More: `npx svcsim list`, `npx svcsim exp NAME --quick`, docs/STUDIES.md\n");
 }
 
 function buildProgram(): Command {
@@ -123,6 +111,13 @@ function buildProgram(): Command {
     .option("--shard <i/n>", "run only shard I of N (0-based); join with `svcsim merge`")
     .option("--out <dir>", "output directory")
     .action(runExperiment);
+
+  program
+    .command("start")
+    .description("run the quick suite of studies and print where the results are (npm start)")
+    .option("--workers <w>", "worker threads", integerOption("--workers", 1), Math.max(1, Math.min(2, availableParallelism())))
+    .option("--out <dir>", "output root", "results")
+    .action(runStart);
 
   program
     .command("run")

@@ -12,6 +12,7 @@ import type { CompiledDataPlane, ProxyModeName } from "../models/proxy/types.js"
 import type { ClusterState } from "../models/cluster/types.js";
 import type { Config, ExperimentDefinition, Metrics } from "./definition.js";
 import { publishedSeconds } from "./reference.js";
+import { formatSeconds, summaryValue } from "./rows.js";
 
 const profile = loadCostProfile();
 
@@ -70,6 +71,20 @@ export const firstPacketLatency: ExperimentDefinition = {
       rules_traversed_mean: m.meanWork.rulesTraversed,
       map_lookups_mean: m.meanWork.mapLookups,
     };
+  },
+  headlines(rows) {
+    const p50 = (mode: string, services: number) => summaryValue(rows, { mode, services }, "first_packet_p50_s_mean");
+    const out: string[] = [];
+    const sizes = [...new Set(rows.map((r) => Number(r.services)))].sort((a, b) => a - b);
+    const [small, large] = [sizes[0], sizes[sizes.length - 1]];
+    for (const mode of ["iptables", "ipvs", "nftables"]) {
+      const a = p50(mode, small);
+      const b = p50(mode, large);
+      if (Number.isFinite(a) && Number.isFinite(b)) {
+        out.push(`${mode}: first-packet p50 ${formatSeconds(a)} at ${small} Services, ${formatSeconds(b)} at ${large} (×${(b / a).toFixed(1)})`);
+      }
+    }
+    return out;
   },
   reference(config: Config): Metrics {
     const out: Metrics = {};

@@ -8,6 +8,7 @@
 import { NS_PER_S } from "../sim/time.js";
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
 import { churnDoc, clusterDoc, deploymentDoc, runDoc, serviceDoc, simulateYaml, stream, workloadDoc } from "./scenarioBuilder.js";
+import { summaryValue } from "./rows.js";
 
 function mean(xs: readonly number[]): number {
   const v = xs.filter((x) => Number.isFinite(x));
@@ -89,5 +90,15 @@ export const keepaliveFairness: ExperimentDefinition = {
   quick: { duration_s: 45, rate: 1000 },
   tiny: { duration_s: 24, rate: 300, connection: ["new", "http2"], event: "rollout" },
   replications: { full: 5, quick: 3 },
+  headlines(rows) {
+    const event = rows.find((r) => r.replication === "all")?.event ?? "rollout";
+    return ["new", "keepalive", "http2"]
+      .map((connection) => {
+        const before = summaryValue(rows, { connection, event }, "jain_before_event_mean");
+        const after = summaryValue(rows, { connection, event }, "jain_after_event_mean");
+        return Number.isFinite(before) ? `${connection}: Jain's index ${before.toFixed(2)} before the ${event}, ${after.toFixed(2)} after` : "";
+      })
+      .filter((s) => s !== "");
+  },
   run,
 };

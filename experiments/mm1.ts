@@ -10,6 +10,7 @@ import { LogHistogram } from "../sim/stats.js";
 import { mmcMeanSojourn, mmcMeanWait } from "../sim/queueing.js";
 import { NS_PER_S } from "../sim/time.js";
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
+import { summaryValue } from "./rows.js";
 
 export interface MmcParams {
   lambda: number;
@@ -183,6 +184,17 @@ export const mm1: ExperimentDefinition = {
     }
   },
   run: (config, ctx) => simulateMmc(paramsOf(config), ctx),
+  headlines(rows) {
+    return rows
+      .filter((r) => r.replication === "all" && r.metric === "mean_sojourn_s_mean")
+      .map((r) => {
+        const where = { config: r.config };
+        const lo = summaryValue(rows, where, "mean_sojourn_s_ci95_low");
+        const hi = summaryValue(rows, where, "mean_sojourn_s_ci95_high");
+        const exact = summaryValue(rows, where, "analytic_mean_sojourn_s");
+        return `${r.config}: mean sojourn ${Number(r.value).toPrecision(4)} s [${lo.toPrecision(4)}, ${hi.toPrecision(4)}], Erlang C ${exact.toPrecision(4)} s`;
+      });
+  },
   reference(config) {
     const p = paramsOf(config);
     return {

@@ -8,6 +8,7 @@
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
 import { churnDoc, clusterDoc, deploymentDoc, runDoc, serviceDoc, simulateYaml, stream, workloadDoc } from "./scenarioBuilder.js";
 import { getProxyMode } from "../models/proxy/modes.js";
+import { formatPercent, summaryValue } from "./rows.js";
 
 /** `services - 1` filler Services selecting two filler pods: the rule set of a bigger cluster. */
 function fillerServices(count: number): string[] {
@@ -74,6 +75,15 @@ export const rollingUpdateErrors: ExperimentDefinition = {
   replications: { full: 5, quick: 3 },
   validate(config) {
     getProxyMode(String(config.mode), "--set mode");
+  },
+  headlines(rows) {
+    const stops = [...new Set(rows.map((r) => Number(r.pre_stop_s)))].sort((a, b) => a - b);
+    const first = rows.find((r) => r.replication === "all");
+    if (!first) return [];
+    const where = (preStop: number) => ({ mode: first.mode, services: first.services, min_sync_period_s: first.min_sync_period_s, pre_stop_s: preStop });
+    return stops.map(
+      (s) => `${first.mode}, ${first.services} Services: preStop ${s} s → ${formatPercent(summaryValue(rows, where(s), "error_rate_mean"))} of requests fail during the rollout`,
+    );
   },
   run,
 };

@@ -62,12 +62,23 @@ export function fqdn(name: string): string {
 }
 
 /**
- * The default outside world: every name of two labels or more exists, at an address derived
- * from its name in 198.51.100.0/24; a single-label name does not exist.
+ * Top-level domains the default outside world knows: the generic ones and the most common
+ * country codes. A name under any other top label (`web.default.`, `db.svc.`) does not exist,
+ * as on the real internet, so the resolver goes on down its search list.
+ */
+export const KNOWN_TLDS: ReadonlySet<string> = new Set(
+  ("com net org io dev app cloud ai co info biz edu gov mil int me tech online site xyz " +
+    "us uk de fr nl se no fi dk es it pl ch at be ie pt cz ru ua jp cn kr in au nz ca br mx ar za sg hk tw").split(" "),
+);
+
+/**
+ * The default outside world: a name of two labels or more under a known top-level domain
+ * exists, at an address derived from its name in 198.51.100.0/24; anything else is NXDOMAIN.
  */
 export function defaultExternalResolver(name: string): string[] | null {
   const n = fqdn(name).slice(0, -1);
   if (!n.includes(".")) return null;
+  if (!KNOWN_TLDS.has(n.slice(n.lastIndexOf(".") + 1))) return null;
   const range = parseCidr(EXTERNAL_NAME_RANGE);
   return [formatIPv4(range.base + 1 + (fnv1a32(n) % (range.size - 2)))];
 }

@@ -75,7 +75,7 @@ export class DynamicCluster {
   readonly services: ServiceState[];
   readonly serviceByKey = new Map<string, ServiceState>();
   /** Network programming latency of every change on every node, seconds. */
-  readonly programming = new LogHistogram();
+  readonly programming = new LogHistogram({ relativeError: 0.001 });
   readonly proxyMode: ProxyMode;
   /** Deployments by "ns/name", with the revision a rollout has reached. */
   readonly deployments = new Map<string, { resolved: ResolvedDeployment; revision: number }>();

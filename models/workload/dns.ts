@@ -129,11 +129,11 @@ export class DnsClient {
       const hop = coredns && coredns.nodeIndex >= 0 ? this.network.betweenNodes(node.index, coredns.nodeIndex) : 0;
       delay += cost.total - cost.roundTrip + 2 * hop;
     }
-    if (answer.source === "external" && answer.rcode === "NOERROR") {
+    if (answer.source === "external") {
       const now = this.now();
       const expiry = this.upstreamCache.get(fqdn);
       if (expiry === undefined || expiry <= now) {
-        // Forwarded upstream (CoreDNS `forward . /etc/resolv.conf`), then cached.
+        // Forwarded upstream (CoreDNS `forward . /etc/resolv.conf`), then cached — NXDOMAIN too.
         delay += 2 * this.network.internetToLB();
         this.upstreamCache.set(fqdn, now + Math.min(this.cacheTTL, answer.ttlSeconds * NS_PER_S));
       }

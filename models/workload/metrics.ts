@@ -35,14 +35,15 @@ export class WorkloadMetrics {
   readonly errors: Record<ErrorCause, number>;
   retries = 0;
   /** End-to-end latency of successful requests, seconds. */
-  readonly latency = new LogHistogram();
+  // 0.1 % buckets: replications' percentiles differ by less than 1 %.
+  readonly latency = new LogHistogram({ relativeError: 0.001 });
   readonly dns = new Welford();
   readonly connect = new Welford();
   readonly network = new Welford();
   readonly queue = new Welford();
   readonly service = new Welford();
   /** The data plane's share of a new connection's first packet (rules, maps, conntrack), seconds. */
-  readonly firstPacket = new LogHistogram();
+  readonly firstPacket = new LogHistogram({ relativeError: 0.001 });
   connections = 0;
   snatConnections = 0;
   dnsQueries = 0;

@@ -98,6 +98,7 @@ export function simulateScenario(
   churn.schedule(scenario.churn);
   traffic.start();
   sim.run(duration);
+  traffic.finish();
 
   return {
     summary: summarize(metrics, cluster, duration, warmup),

@@ -129,6 +129,8 @@ export class Traffic {
   private readonly lbRng: Rng;
   private readonly clusterCidr;
   private connectionIds = 0;
+  /** Attempts waiting for their timeout to fail (see doom). */
+  private readonly doomed = new Set<Request>();
 
   private readonly hArrival: HandlerId<ClientRuntime>;
   private readonly hUser: HandlerId<ClientRuntime>;
@@ -433,18 +435,21 @@ export class Traffic {
     }
     conn.pod = pod;
     conn.podNode = pod.nodeIndex;
-    const hop = this.oneWay(conn);
+    // `elapsed` has brought the SYN to the ingress node; it still goes on to the pod's node,
+    // and the SYN-ACK comes back the whole way. (The request then takes one more trip: send.)
+    const synToPod = pod.nodeIndex >= 0 ? this.network.betweenNodes(ingress.index, pod.nodeIndex) : 0;
+    const back = this.oneWay(conn);
     if (!pod.alive) {
       // The address is gone: SYNs go unanswered until the client gives up.
       this.doom(r, "timeout");
       return;
     }
     if (!pod.accepting) {
-      this.failAfter(r, "refused", elapsed + 2 * hop);
+      this.failAfter(r, "refused", elapsed + synToPod + back);
       return;
     }
     ingress.conntrack.setState(conn.id, this.sim.now, "TCP_ESTABLISHED");
-    const handshake = 2 * hop;
+    const handshake = synToPod + back;
     r.connect = elapsed - r.dns + handshake;
     this.send(r, conn, elapsed + handshake);
   }
@@ -604,6 +609,21 @@ export class Traffic {
   /** The attempt cannot succeed: it fails at its timeout, with this cause. */
   private doom(r: Request, cause: ErrorCause): void {
     r.doomedBy = cause;
+    this.doomed.add(r);
+  }
+
+  /**
+   * At the end of the run: attempts already known to fail (an unanswered SYN, a dead address)
+   * whose timeout falls after the end are counted as the errors they are, so that a short run
+   * does not miss them. Requests merely in flight are not counted.
+   */
+  finish(): void {
+    for (const r of this.doomed) {
+      if (r.settled || !this.metrics.measured(r.startedAt) || r.doomedBy === null) continue;
+      this.metrics.requests++;
+      this.metrics.recordError(r.doomedBy);
+    }
+    this.doomed.clear();
   }
 
   private failAfter(r: Request, cause: ErrorCause, delay: Nanos): void {
@@ -613,6 +633,7 @@ export class Traffic {
   private settleFailure(r: Request, cause: ErrorCause): void {
     if (r.settled) return;
     r.settled = true;
+    this.doomed.delete(r);
     this.sim.cancel(r.timeoutEvent);
     this.release(r, false);
     if (r.attempt < r.client.spec.retries && this.sim.now < this.duration) {

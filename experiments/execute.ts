@@ -1,0 +1,85 @@
+/**
+ * Running a shipped study the way the command does: plan (everything validated first), run on
+ * one thread or a worker pool, write the CSV (and the study's charts), and say what it found.
+ */
+import { join } from "node:path";
+import { InputError } from "../sim/errors.js";
+import type { ExperimentDefinition } from "./definition.js";
+import { makePlan, parseShard, type PlanOptions } from "./plan.js";
+import { createTaskPool, type TaskPool } from "./pool.js";
+import { progressFor } from "./progress.js";
+import { experiments, findExperiment } from "./registry.js";
+import { runPlan, type RunResult } from "./runner.js";
+
+export interface ExecuteOptions extends PlanOptions {
+  workers?: number;
+  shard?: string;
+  out?: string;
+  /** An existing pool to use (the quick suite shares one across studies). */
+  pool?: TaskPool;
+}
+
+export interface ExecuteResult extends RunResult {
+  def: ExperimentDefinition;
+  charts: string[];
+}
+
+export function requireExperiment(name: string): ExperimentDefinition {
+  const def = findExperiment(name);
+  if (!def) {
+    throw new InputError(`unknown experiment '${name}'`, {
+      expected: `one of ${experiments.map((e) => e.name).join(", ")}`,
+      found: JSON.stringify(name),
+    });
+  }
+  return def;
+}
+
+export async function executeExperiment(name: string, opts: ExecuteOptions): Promise<ExecuteResult> {
+  const def = requireExperiment(name);
+  // Everything is validated before anything is written.
+  const plan = makePlan(def, opts);
+  const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
+  const outDir = opts.out ?? join("results", name);
+  const ownPool = opts.pool === undefined && (opts.workers ?? 1) > 1 ? createTaskPool(opts.workers ?? 1) : undefined;
+  const pool = opts.pool ?? ownPool;
+  try {
+    const result = await runPlan(def, plan, { outDir, shard, execute: pool?.execute, progress: progressFor(name) });
+    return { ...result, def, charts: [] };
+  } finally {
+    await ownPool?.close();
+  }
+}
+
+/** A few summary means with their CIs, for a study without headlines of its own. */
+export function genericHeadlines(result: RunResult): string[] {
+  const lines: string[] = [];
+  for (const row of result.rows) {
+    if (row.replication !== "all" || !row.metric.endsWith("_mean")) continue;
+    const base = row.metric.slice(0, -"_mean".length);
+    const low = result.rows.find((r) => r.config === row.config && r.metric === `${base}_ci95_low`);
+    const high = result.rows.find((r) => r.config === row.config && r.metric === `${base}_ci95_high`);
+    lines.push(`${row.config}  ${base} = ${Number(row.value).toPrecision(5)}  [95% CI ${Number(low?.value).toPrecision(5)}, ${Number(high?.value).toPrecision(5)}]`);
+  }
+  return lines.slice(0, 40);
+}
+
+export function headlinesOf(result: ExecuteResult): string[] {
+  return result.def.headlines ? result.def.headlines(result.rows) : genericHeadlines(result);
+}
+
+/** The quick suite `npm start` runs: the studies that tell the story best. */
+export const QUICK_SUITE = ["first-packet-latency", "rolling-update-errors", "keepalive-fairness", "mm1"] as const;
+
+export async function runQuickSuite(workers: number, outRoot = "results"): Promise<ExecuteResult[]> {
+  const pool = workers > 1 ? createTaskPool(workers) : undefined;
+  const results: ExecuteResult[] = [];
+  try {
+    for (const name of QUICK_SUITE) {
+      results.push(await executeExperiment(name, { quick: true, pool, out: join(outRoot, name) }));
+    }
+  } finally {
+    await pool?.close();
+  }
+  return results;
+}
