@@ -497,7 +497,7 @@ export function meanWithCI(rows: readonly CsvRow[], o: MeanWithCIOptions): Chart
   const drawnAsSeries = asRule ? data.filter((d) => d.source === SIMULATED) : data;
   const xOrder = orderOf(drawnAsSeries, "x");
   const x = numericX
-    ? { field: "x", type: "quantitative" as const, title: o.xTitle, scale: logX ? { type: "log" as const, padding: 14 } : { zero: false, padding: 14 } }
+    ? { field: "x", type: "quantitative" as const, title: o.xTitle, scale: logX ? { type: "log" as const, nice: false, padding: 14 } : { zero: false, padding: 14 } }
     : { field: "x", type: "ordinal" as const, title: o.xTitle, sort: xOrder, axis: { labelAngle: 0 } };
   const yTitle = withUnit(o.yTitle, scaling.unit);
   const yScale = logY ? { type: "log" as const } : { zero: o.yZero ?? true };
@@ -626,7 +626,7 @@ function formatValue(v: number): string {
  * across the whole chart), up to the usual width.
  */
 function bandWidth(o: CommonOptions, categories: number, groups: number): number {
-  const perCategory = Math.max(70, groups * 28 + 20);
+  const perCategory = Math.max(90, groups * 30 + 24);
   const widest = o.facet !== undefined ? FACET_WIDTH : DEFAULT_WIDTH;
   // Not so narrow that the title or the subtitle has to wrap.
   const narrowest = o.facet !== undefined ? 140 : Math.max(140, titleWidth(o));
@@ -635,8 +635,8 @@ function bandWidth(o: CommonOptions, categories: number, groups: number): number
 
 /** Category labels level when they fit under their bars, slanted (and not cut short) when not. */
 function bandAxis(labels: string[], width: number) {
-  const longest = Math.max(0, ...labels.map((l) => l.length));
-  const fits = longest * 6.5 <= width / Math.max(1, labels.length) - 6;
+  const longest = Math.max(0, ...labels.map((l) => textWidth({ fontSize: 11 }, l)));
+  const fits = longest <= width / Math.max(1, labels.length) - 8;
   return fits ? { labelAngle: 0, labelLimit: 180 } : { labelAngle: -35, labelAlign: "right" as const, labelBaseline: "top" as const, labelLimit: 300 };
 }
 
@@ -771,7 +771,8 @@ export function series(rows: readonly CsvRow[], o: SeriesOptions): ChartSpec {
   const yTitle = withUnit(o.yTitle, scaling.unit);
   const yScale = logY ? { type: "log" as const } : { zero: o.yZero ?? true };
   const color = {
-    color: { field: "color", type: "nominal" as const, sort: colorOrder, scale: { domain: colorOrder }, title: o.colorTitle ?? colorField },
+    // The legend shows the lines, not the faint CI bands.
+    color: { field: "color", type: "nominal" as const, sort: colorOrder, scale: { domain: colorOrder }, title: o.colorTitle ?? colorField, legend: { symbolOpacity: 1, symbolType: "stroke", symbolStrokeWidth: 2.5 } },
   };
   const layer: LayerChild[] = [
     ...ifCI(data, {
@@ -784,18 +785,20 @@ export function series(rows: readonly CsvRow[], o: SeriesOptions): ChartSpec {
       encoding: { x, y: { field: "y", type: "quantitative", title: yTitle, scale: yScale }, ...color },
     },
   ];
+  // A rule at a fixed place still draws once per datum: one datum per panel, not one per point.
+  const once = [{ aggregate: [], groupby: ["facet"] }];
   for (const e of o.events ?? []) {
     const at = { x: { datum: e.x, type: "quantitative" as const } };
     layer.push(
-      { mark: { type: "rule", strokeDash: [4, 3], color: "#555" }, encoding: at },
-      { mark: { type: "text", text: e.label, align: "left", baseline: "top", dx: 4, y: 2, color: "#333", fontSize: 11 }, encoding: at },
+      { transform: once, mark: { type: "rule", strokeDash: [4, 3], color: "#555" }, encoding: at },
+      { transform: once, mark: { type: "text", text: e.label, align: "left", baseline: "top", dx: 4, y: 2, color: "#333", fontSize: 11 }, encoding: at },
     );
   }
   for (const g of o.guides ?? []) {
     const at = { y: { datum: g.y * scaling.factor, type: "quantitative" as const } };
     layer.push(
-      { mark: { type: "rule", strokeDash: [2, 3], color: "#777" }, encoding: at },
-      { mark: { type: "text", text: g.label, align: "right", baseline: "bottom", x: "width", dy: -2, color: "#555", fontSize: 11 }, encoding: at },
+      { transform: once, mark: { type: "rule", strokeDash: [2, 3], color: "#777" }, encoding: at },
+      { transform: once, mark: { type: "text", text: g.label, align: "right", baseline: "bottom", x: "width", dy: -2, color: "#555", fontSize: 11 }, encoding: at },
     );
   }
   return assemble({ ...o, color: colorField }, data, layer, orderOf(data, "facet"));
