@@ -587,7 +587,8 @@ export function meanWithCI(rows: readonly CsvRow[], o: MeanWithCIOptions): Chart
       { transform: [ref], mark: { type: "rule", strokeDash: [6, 4], strokeWidth: 1.3, color: "#555" }, encoding: { y } },
       {
         transform: [ref],
-        mark: { type: "text", align: "right", baseline: "bottom", x: "width", dx: -4, dy: -3, color: "#333", fontSize: 11 },
+        // At the left: our curves mostly rise to the right.
+        mark: { type: "text", align: "left", baseline: "bottom", x: 0, dx: 4, dy: -3, color: "#333", fontSize: 11 },
         encoding: { y, text: { field: "text", type: "nominal" } },
       },
     );
