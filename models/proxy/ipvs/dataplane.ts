@@ -292,7 +292,8 @@ export class IpvsDataPlane implements CompiledDataPlane {
    * Carries the kernel's dynamic state over from the plane this one replaces: connection counts
    * of real servers still present, rr positions, persistence templates to surviving servers.
    */
-  inheritStateFrom(previous: IpvsDataPlane): void {
+  inheritStateFrom(previous: CompiledDataPlane): void {
+    if (!(previous instanceof IpvsDataPlane)) return;
     this.nowNs = previous.nowNs;
     for (const [key, old] of previous.state) {
       const v = this.byKey.get(key);

@@ -292,7 +292,8 @@ export class NftablesDataPlane implements CompiledDataPlane {
   }
 
   /** Carries the kernel's dynamic state (affinity entries) over from the plane this one replaces. */
-  inheritStateFrom(previous: NftablesDataPlane): void {
+  inheritStateFrom(previous: CompiledDataPlane): void {
+    if (!(previous instanceof NftablesDataPlane)) return;
     this.nowNs = previous.nowNs;
     for (const [name, entries] of previous.affinity) {
       if (this.affinitySets.has(name)) this.affinity.set(name, new Map(entries));
