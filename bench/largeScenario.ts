@@ -8,9 +8,13 @@
 import { stringify } from "yaml";
 import { formatIPv4, parseIPv4 } from "../models/network/ip.js";
 
-export function largeScenarioYaml(services: number, endpointsPerService: number, nodes = 3): string {
+export function largeScenarioYaml(services: number, endpointsPerService: number, nodes = 3, kubeProxy: Record<string, unknown> = {}): string {
   const docs: string[] = [
-    stringify({ apiVersion: "svcsim.dev/v1", kind: "Cluster", spec: { nodes, clusterCIDR: "10.128.0.0/9", serviceClusterIPRange: "10.96.0.0/12" } }),
+    stringify({
+      apiVersion: "svcsim.dev/v1",
+      kind: "Cluster",
+      spec: { nodes, clusterCIDR: "10.128.0.0/9", serviceClusterIPRange: "10.96.0.0/12", kubeProxy: { mode: "iptables", ...kubeProxy } },
+    }),
   ];
   const podBase = parseIPv4("10.128.0.0");
   let pod = 0;

@@ -154,7 +154,7 @@ spec: {duration: 1m, warmup: 5s, seed: 42, replications: 5}
     expect(short.connection).toBe("new");
     expect(short.ndots).toBe(2); // the cluster's dns.ndots
     expect(short.timeout).toBe(30 * NS_PER_S);
-    expect(short.keepalive).toEqual({ maxConnections: 1, idleTimeout: 90 * NS_PER_S, maxRequestsPerConnection: 0 });
+    expect(short.keepalive).toEqual({ maxConnections: 100, idleTimeout: 90 * NS_PER_S, maxRequestsPerConnection: 0 });
     expect(fqdn.target).toMatchObject({ kind: "dns", name: "web.default.svc.cluster.local." });
     expect(fqdn.ndots).toBe(5);
     expect(ext.target).toEqual({ kind: "loadBalancer", service: "web-lb", namespace: "default", port: 443, text: "loadbalancer/web-lb:443" });

@@ -442,7 +442,10 @@ export const clientSchema = z.strictObject({
   connection: z.enum(["new", "keepalive", "http2"], e("one of new, keepalive, http2")).default("new"),
   keepalive: z
     .strictObject({
-      maxConnections: intIn(1, 1_000_000).default(1),
+      // Connections open on demand up to this bound; one request at a time on each (HTTP/1.1).
+      // 100 rather than 1: a pool of one connection serialises a client's requests, which no
+      // common HTTP client does by default.
+      maxConnections: intIn(1, 1_000_000).default(100),
       idleTimeout: duration.prefault("90s"),
       maxRequestsPerConnection: nonNegativeInt.default(0),
     })

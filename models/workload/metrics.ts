@@ -37,6 +37,7 @@ export class WorkloadMetrics {
   /** End-to-end latency of successful requests, seconds. */
   // 0.1 % buckets: replications' percentiles differ by less than 1 %.
   readonly latency = new LogHistogram({ relativeError: 0.001 });
+  readonly poolWait = new Welford();
   readonly dns = new Welford();
   readonly connect = new Welford();
   readonly network = new Welford();
@@ -57,9 +58,10 @@ export class WorkloadMetrics {
     return startedAt >= this.warmup;
   }
 
-  recordSuccess(parts: { total: Nanos; dns: Nanos; connect: Nanos; network: Nanos; queue: Nanos; service: Nanos }): void {
+  recordSuccess(parts: { total: Nanos; poolWait: Nanos; dns: Nanos; connect: Nanos; network: Nanos; queue: Nanos; service: Nanos }): void {
     this.succeeded++;
     this.latency.record(parts.total / NS_PER_S);
+    this.poolWait.add(parts.poolWait / NS_PER_S);
     this.dns.add(parts.dns / NS_PER_S);
     this.connect.add(parts.connect / NS_PER_S);
     this.network.add(parts.network / NS_PER_S);

@@ -53,6 +53,10 @@ export interface Request {
   attemptStart: Nanos;
   conn: Connection | null;
   dns: Nanos;
+  /** Time spent waiting for a free connection of the client's keep-alive pool. */
+  poolWait: Nanos;
+  /** When the request started waiting for a pool connection (-1: not waiting). */
+  waitingSince: Nanos;
   connect: Nanos;
   network: Nanos;
   queuedAt: Nanos;
@@ -218,6 +222,8 @@ export class Traffic {
       attemptStart: now,
       conn: null,
       dns: 0,
+      poolWait: 0,
+      waitingSince: -1,
       connect: 0,
       network: 0,
       queuedAt: 0,
@@ -250,6 +256,8 @@ export class Traffic {
     }
     const mode = c.spec.connection;
     if (mode === "keepalive" && c.open >= c.spec.keepalive.maxConnections) {
+      // HTTP/1.1: one request at a time per connection; wait for one of the pool's.
+      r.waitingSince = now;
       c.waiting.push(r);
       return;
     }
@@ -298,7 +306,10 @@ export class Traffic {
     // A slot in the pool is free: the first waiting request opens a connection.
     if (c.spec.connection === "keepalive" && c.waiting.length > 0 && c.open < c.spec.keepalive.maxConnections) {
       const next = c.waiting.shift()!;
-      if (!next.settled) this.openConnection(next);
+      if (!next.settled) {
+        this.stopWaiting(next);
+        this.openConnection(next);
+      }
     }
   }
 
@@ -563,6 +574,7 @@ export class Traffic {
       this.metrics.requests++;
       this.metrics.recordSuccess({
         total: now - r.startedAt,
+        poolWait: r.poolWait,
         dns: r.dns,
         connect: r.connect,
         network: r.network,
@@ -598,12 +610,18 @@ export class Traffic {
     const waiter = c.waiting.shift();
     if (waiter) {
       if (!waiter.settled) {
+        this.stopWaiting(waiter);
         conn.inFlight++;
         this.send(waiter, conn, 0);
       } else c.idle.push(conn);
       return;
     }
     c.idle.push(conn);
+  }
+
+  private stopWaiting(r: Request): void {
+    if (r.waitingSince >= 0) r.poolWait += this.sim.now - r.waitingSince;
+    r.waitingSince = -1;
   }
 
   /** The attempt cannot succeed: it fails at its timeout, with this cause. */

@@ -42,6 +42,8 @@ export class IptablesDataPlane implements CompiledDataPlane {
   affinity: RecentTable | undefined;
   private fastPath: FastPath | null = null;
   private rendered: RenderResult | null = null;
+  private counted: RenderCounts | undefined;
+  private sized: DataPlaneSize | null = null;
 
   constructor(
     readonly model: IptablesModel,
@@ -108,14 +110,19 @@ export class IptablesDataPlane implements CompiledDataPlane {
     return this.fast.evaluate(packet, rng, affinity);
   }
 
-  /** Rule and chain counts of a full sync (without rendering). */
+  /** Rule and chain counts of a full sync (without rendering; counted once). */
   counts(): RenderCounts {
-    return this.rendered?.counts ?? countRules(this.model);
+    this.counted ??= this.rendered?.counts ?? countRules(this.model);
+    return this.counted;
   }
 
+  /** Asked for every first packet's cost: computed once per plane. */
   size(): DataPlaneSize {
-    const c = this.counts();
-    return { rules: c.filterRules + c.natRules, chains: c.filterChains + c.natChains, mapElements: 0 };
+    if (this.sized === null) {
+      const c = this.counts();
+      this.sized = { rules: c.filterRules + c.natRules, chains: c.filterChains + c.natChains, mapElements: 0 };
+    }
+    return this.sized;
   }
 
   /**
