@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { InputError } from "../sim/errors.js";
 import { describeList } from "../models/cluster/describe.js";
@@ -18,6 +18,7 @@ import { executeExperiment, headlinesOf, QUICK_SUITE, runQuickSuite } from "./ex
 import { experiments, findExperiment } from "./registry.js";
 import { csvHeaders, mergeShards } from "./runner.js";
 import { runScenarioFile } from "./scenarioRun.js";
+import { plotCsv, writeCharts } from "./plot.js";
 
 function choice<T extends string>(name: string, allowed: readonly T[]) {
   return (text: string): T => {
@@ -131,6 +132,9 @@ function buildProgram(): Command {
     .action(async (file: string, opts: { seed?: number; replications?: number; mode?: ProxyModeName; profile?: string; out?: string }) => {
       const out = await runScenarioFile(file, opts);
       process.stdout.write(`wrote ${out.summaryPath} and ${out.podsPath}\n`);
+      for (const csv of [out.summaryPath, out.podsPath]) {
+        for (const svg of await plotCsv(csv, findExperiment)) process.stdout.write(`wrote ${svg}\n`);
+      }
       const show = ["requests", "error_rate", "p50_latency_s", "p99_latency_s", "jain_index", "first_packet_p50_s"];
       for (const row of out.summaryRows) {
         const base = row.metric.replace(/_mean$/, "");
@@ -185,6 +189,16 @@ function buildProgram(): Command {
       const path = join(opts.out ?? join("results", plan.experiment), `${plan.experiment}.csv`);
       await writeCsvAtomic(path, csvHeaders(plan), rows);
       process.stdout.write(`wrote ${path}\n`);
+      const def = findExperiment(plan.experiment);
+      if (def?.charts) for (const svg of await writeCharts(dirname(path), def.charts(rows))) process.stdout.write(`wrote ${svg}\n`);
+    });
+
+  program
+    .command("plot")
+    .description("draw a study's SVG charts from its CSV, next to the CSV")
+    .argument("<csv>", "a result CSV: NAME.csv of `svcsim exp` or `merge`, summary.csv or pods.csv of `svcsim run`")
+    .action(async (csv: string) => {
+      for (const svg of await plotCsv(csv, findExperiment)) process.stdout.write(`wrote ${svg}\n`);
     });
 
   return program;

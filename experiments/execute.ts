@@ -10,6 +10,7 @@ import { createTaskPool, type TaskPool } from "./pool.js";
 import { progressFor } from "./progress.js";
 import { experiments, findExperiment } from "./registry.js";
 import { runPlan, type RunResult } from "./runner.js";
+import { writeCharts } from "./plot.js";
 
 export interface ExecuteOptions extends PlanOptions {
   workers?: number;
@@ -45,7 +46,9 @@ export async function executeExperiment(name: string, opts: ExecuteOptions): Pro
   const pool = opts.pool ?? ownPool;
   try {
     const result = await runPlan(def, plan, { outDir, shard, execute: pool?.execute, progress: progressFor(name) });
-    return { ...result, def, charts: [] };
+    // A shard's CSV has no summary rows: its charts are drawn after the merge.
+    const charts = shard === undefined && def.charts ? await writeCharts(outDir, def.charts(result.rows)) : [];
+    return { ...result, def, charts };
   } finally {
     await ownPool?.close();
   }

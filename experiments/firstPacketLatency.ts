@@ -13,6 +13,7 @@ import type { ClusterState } from "../models/cluster/types.js";
 import type { Config, ExperimentDefinition, Metrics } from "./definition.js";
 import { publishedSeconds } from "./reference.js";
 import { formatSeconds, summaryValue } from "./rows.js";
+import { firstPacketCharts } from "./charts.js";
 
 const profile = loadCostProfile();
 
@@ -52,6 +53,7 @@ export const firstPacketLatency: ExperimentDefinition = {
   quick: { services: [5000, 10000, 30000], packets: 10_000 },
   tiny: { services: [100, 500], packets: 500 },
   replications: { full: 5, quick: 3 },
+  charts: firstPacketCharts,
   validate(config) {
     getProxyMode(String(config.mode), "--set mode");
   },

@@ -11,6 +11,7 @@ import { mmcMeanSojourn, mmcMeanWait } from "../sim/queueing.js";
 import { NS_PER_S } from "../sim/time.js";
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
 import { summaryValue } from "./rows.js";
+import { mm1Charts } from "./charts.js";
 
 export interface MmcParams {
   lambda: number;
@@ -170,6 +171,7 @@ export const mm1: ExperimentDefinition = {
   quick: { customers: 50_000 },
   tiny: { customers: 2000, warmup: 100 },
   replications: { full: 5, quick: 3 },
+  charts: mm1Charts,
   validate(config) {
     const p = paramsOf(config);
     if (p.lambda >= p.servers * p.mu) {

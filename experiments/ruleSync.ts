@@ -19,6 +19,7 @@ import { syntheticCluster } from "../models/proxy/synthetic.js";
 import type { CompiledDataPlane, ProxyModeName } from "../models/proxy/types.js";
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
 import { publishedFigures } from "./reference.js";
+import { ruleSyncCharts } from "./charts.js";
 
 const profile = loadCostProfile();
 /** The change's trip from the EndpointSlice controller to the node's kube-proxy. */
@@ -122,6 +123,7 @@ export const ruleSync: ExperimentDefinition = {
   quick: { services: [1000, 10000], duration_s: 240, min_sync_period_s: 1 },
   tiny: { services: 200, duration_s: 60 },
   replications: { full: 5, quick: 3 },
+  charts: ruleSyncCharts,
   validate(config) {
     getProxyMode(String(config.mode), "--set mode");
   },

@@ -10,6 +10,7 @@ import { tempDir } from "../test/cli.js";
 import { readCsv } from "./csv.js";
 import { makePlan } from "./plan.js";
 import { experiments } from "./registry.js";
+import { writeCharts } from "./plot.js";
 import { runPlan } from "./runner.js";
 
 describe("shipped studies at their tiny size", () => {
@@ -39,6 +40,16 @@ describe("shipped studies at their tiny size", () => {
         for (const suffix of ["_mean", "_ci95_low", "_ci95_high"]) expect(summaries.has(m + suffix), m + suffix).toBe(true);
       }
       expect(readFileSync(join(out, `${def.name}.csv`), "utf8").split("\n")[0]).toBe(headers.join(","));
+      // Its charts render from its own rows into well-formed SVG.
+      expect(def.charts, `${def.name} has charts`).toBeDefined();
+      const paths = await writeCharts(out, def.charts!(rows));
+      expect(paths.length).toBeGreaterThan(0);
+      for (const p of paths) {
+        const svg = readFileSync(p, "utf8");
+        expect(svg.startsWith("<svg")).toBe(true);
+        expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
+        expect(svg).not.toContain("NaN");
+      }
     });
   }
 });
