@@ -1,6 +1,18 @@
 #!/usr/bin/env node
 // The package's command. The TypeScript sources are compiled to dist/ by `npm install`
 // (the prepare script), so the command starts without a TypeScript loader.
-import { main } from "../dist/experiments/cli.js";
+import v8 from "node:v8";
 
+// A reader that stops early (`svcsim rules ... | head`) is not an error.
+process.stdout.on("error", (err) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
+// A larger young generation: the command allocates many short-lived objects (YAML documents,
+// requests in flight), and the default 16 MiB semi-space makes V8 copy survivors over and
+// over. Set before anything big is loaded.
+v8.setFlagsFromString("--max-semi-space-size=64");
+
+const { main } = await import("../dist/experiments/cli.js");
 process.exitCode = await main(process.argv.slice(2));

@@ -6,19 +6,25 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
-import { stringify as toYaml } from "yaml";
 import { InputError } from "../sim/errors.js";
-import { describeList } from "../models/cluster/describe.js";
-import { resolveCluster } from "../models/cluster/resolve.js";
-import { getProxyMode, PROXY_MODE_NAMES } from "../models/proxy/modes.js";
+import { PROXY_MODE_NAMES } from "../models/proxy/types.js";
 import type { ProxyModeName } from "../models/proxy/types.js";
-import { loadScenario } from "../models/scenario/load.js";
-import { writeCsvAtomic } from "./csv.js";
-import { executeExperiment, headlinesOf, QUICK_SUITE, runQuickSuite } from "./execute.js";
-import { experiments, findExperiment } from "./registry.js";
-import { csvHeaders, mergeShards } from "./runner.js";
-import { runScenarioFile } from "./scenarioRun.js";
-import { plotCsv, writeCharts } from "./plot.js";
+import type { ExperimentDefinition } from "./definition.js";
+import { loadExperiments } from "./registry.js";
+
+// Each command imports what it needs when it runs: a process that runs mm1 does not load vega,
+// zod schemas or the proxy modes. (The command's start-up time counts in the benchmarks that
+// time whole processes.)
+const scenarioModules = async () => {
+  const [{ loadScenario }, { resolveCluster }] = await Promise.all([import("../models/scenario/load.js"), import("../models/cluster/resolve.js")]);
+  return { loadScenario, resolveCluster };
+};
+
+/** A synchronous lookup over every study, for commands that meet a study's name in a file. */
+async function allStudies(): Promise<(name: string) => ExperimentDefinition | undefined> {
+  const all = await loadExperiments();
+  return (name) => all.find((e) => e.name === name);
+}
 
 function choice<T extends string>(name: string, allowed: readonly T[]) {
   return (text: string): T => {
@@ -55,6 +61,7 @@ interface ExpOptions {
 }
 
 async function runExperiment(name: string, opts: ExpOptions): Promise<void> {
+  const { executeExperiment, headlinesOf } = await import("./execute.js");
   const result = await executeExperiment(name, {
     seed: opts.seed,
     replications: opts.replications,
@@ -72,6 +79,7 @@ async function runExperiment(name: string, opts: ExpOptions): Promise<void> {
 
 /** `npm start`: the quick suite, then where everything is and what it says. */
 async function runStart(opts: { workers: number; out: string }): Promise<void> {
+  const { headlinesOf, QUICK_SUITE, runQuickSuite } = await import("./execute.js");
   process.stdout.write(`svcsim: running the quick suite (${QUICK_SUITE.join(", ")}) on ${opts.workers} worker(s)\n`);
   const results = await runQuickSuite(opts.workers, opts.out);
   process.stdout.write("\n");
@@ -94,7 +102,8 @@ function buildProgram(): Command {
   program
     .command("list")
     .description("list the shipped experiments")
-    .action(() => {
+    .action(async () => {
+      const experiments = await loadExperiments();
       const width = Math.max(...experiments.map((e) => e.name.length));
       for (const e of experiments) process.stdout.write(`${e.name.padEnd(width)}  ${e.question}\n`);
     });
@@ -130,10 +139,12 @@ function buildProgram(): Command {
     .option("--profile <file>", "cost profile (JSON) instead of the default")
     .option("--out <dir>", "output directory (default: results/<scenario name>/)")
     .action(async (file: string, opts: { seed?: number; replications?: number; mode?: ProxyModeName; profile?: string; out?: string }) => {
+      const { runScenarioFile } = await import("./scenarioRun.js");
+      const { plotCsv } = await import("./plot.js");
       const out = await runScenarioFile(file, opts);
       process.stdout.write(`wrote ${out.summaryPath} and ${out.podsPath}\n`);
       for (const csv of [out.summaryPath, out.podsPath]) {
-        for (const svg of await plotCsv(csv, findExperiment)) process.stdout.write(`wrote ${svg}\n`);
+        for (const svg of await plotCsv(csv, () => undefined)) process.stdout.write(`wrote ${svg}\n`);
       }
       const show = ["requests", "error_rate", "p50_latency_s", "p99_latency_s", "jain_index", "first_packet_p50_s"];
       for (const row of out.summaryRows) {
@@ -149,7 +160,10 @@ function buildProgram(): Command {
     .description("print the resolved objects as a v1 List, as kubectl get -o yaml would")
     .argument("<scenario>", "scenario YAML file")
     .option("-o, --output <format>", "yaml or json", choice("-o", ["yaml", "json"] as const), "yaml")
-    .action((file: string, opts: { output: "yaml" | "json" }) => {
+    .action(async (file: string, opts: { output: "yaml" | "json" }) => {
+      const { loadScenario, resolveCluster } = await scenarioModules();
+      const { describeList } = await import("../models/cluster/describe.js");
+      const { stringify: toYaml } = await import("yaml");
       const list = describeList(resolveCluster(loadScenario(file)));
       process.stdout.write(opts.output === "json" ? `${JSON.stringify(list, null, 2)}\n` : toYaml(list, { lineWidth: 0 }));
     });
@@ -160,7 +174,9 @@ function buildProgram(): Command {
     .argument("<scenario>", "scenario YAML file")
     .requiredOption("--mode <mode>", "iptables, nftables or ipvs", choice("--mode", PROXY_MODE_NAMES))
     .option("--node <name>", "the node (default: the first)")
-    .action((file: string, opts: { mode: ProxyModeName; node?: string }) => {
+    .action(async (file: string, opts: { mode: ProxyModeName; node?: string }) => {
+      const { loadScenario, resolveCluster } = await scenarioModules();
+      const { getProxyMode } = await import("../models/proxy/modes.js");
       const resolved = resolveCluster(loadScenario(file));
       const nodeName = opts.node ?? resolved.state.nodes[0]?.name;
       if (!resolved.state.nodes.some((n) => n.name === nodeName)) {
@@ -185,11 +201,15 @@ function buildProgram(): Command {
     .argument("<dirs...>", "shard output directories")
     .option("--out <dir>", "output directory (default: results/NAME/)")
     .action(async (dirs: string[], opts: { out?: string }) => {
-      const { plan, rows } = await mergeShards(dirs, findExperiment);
+      const { csvHeaders, mergeShards } = await import("./runner.js");
+      const { writeCsvAtomic } = await import("./csv.js");
+      const { writeCharts } = await import("./plot.js");
+      const lookup = await allStudies();
+      const { plan, rows } = await mergeShards(dirs, lookup);
       const path = join(opts.out ?? join("results", plan.experiment), `${plan.experiment}.csv`);
       await writeCsvAtomic(path, csvHeaders(plan), rows);
       process.stdout.write(`wrote ${path}\n`);
-      const def = findExperiment(plan.experiment);
+      const def = lookup(plan.experiment);
       if (def?.charts) for (const svg of await writeCharts(dirname(path), def.charts(rows))) process.stdout.write(`wrote ${svg}\n`);
     });
 
@@ -198,7 +218,8 @@ function buildProgram(): Command {
     .description("draw a study's SVG charts from its CSV, next to the CSV")
     .argument("<csv>", "a result CSV: NAME.csv of `svcsim exp` or `merge`, summary.csv or pods.csv of `svcsim run`")
     .action(async (csv: string) => {
-      for (const svg of await plotCsv(csv, findExperiment)) process.stdout.write(`wrote ${svg}\n`);
+      const { plotCsv } = await import("./plot.js");
+      for (const svg of await plotCsv(csv, await allStudies())) process.stdout.write(`wrote ${svg}\n`);
     });
 
   return program;

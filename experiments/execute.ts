@@ -8,9 +8,8 @@ import type { ExperimentDefinition } from "./definition.js";
 import { makePlan, parseShard, type PlanOptions } from "./plan.js";
 import { createTaskPool, type TaskPool } from "./pool.js";
 import { progressFor } from "./progress.js";
-import { experiments, findExperiment } from "./registry.js";
+import { experimentNames, loadExperiment } from "./registry.js";
 import { runPlan, type RunResult } from "./runner.js";
-import { writeCharts } from "./plot.js";
 
 export interface ExecuteOptions extends PlanOptions {
   workers?: number;
@@ -25,11 +24,11 @@ export interface ExecuteResult extends RunResult {
   charts: string[];
 }
 
-export function requireExperiment(name: string): ExperimentDefinition {
-  const def = findExperiment(name);
+export async function requireExperiment(name: string): Promise<ExperimentDefinition> {
+  const def = await loadExperiment(name);
   if (!def) {
     throw new InputError(`unknown experiment '${name}'`, {
-      expected: `one of ${experiments.map((e) => e.name).join(", ")}`,
+      expected: `one of ${experimentNames.join(", ")}`,
       found: JSON.stringify(name),
     });
   }
@@ -37,7 +36,7 @@ export function requireExperiment(name: string): ExperimentDefinition {
 }
 
 export async function executeExperiment(name: string, opts: ExecuteOptions): Promise<ExecuteResult> {
-  const def = requireExperiment(name);
+  const def = await requireExperiment(name);
   // Everything is validated before anything is written.
   const plan = makePlan(def, opts);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
@@ -47,7 +46,8 @@ export async function executeExperiment(name: string, opts: ExecuteOptions): Pro
   try {
     const result = await runPlan(def, plan, { outDir, shard, execute: pool?.execute, progress: progressFor(name) });
     // A shard's CSV has no summary rows: its charts are drawn after the merge.
-    const charts = shard === undefined && def.charts ? await writeCharts(outDir, def.charts(result.rows)) : [];
+    // vega is loaded only when there is something to draw.
+    const charts = shard === undefined && def.charts ? await (await import("./plot.js")).writeCharts(outDir, def.charts(result.rows)) : [];
     return { ...result, def, charts };
   } finally {
     await ownPool?.close();

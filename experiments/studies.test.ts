@@ -9,7 +9,9 @@ import { describe, expect, it } from "vitest";
 import { tempDir } from "../test/cli.js";
 import { readCsv } from "./csv.js";
 import { makePlan } from "./plan.js";
-import { experiments } from "./registry.js";
+import { loadExperiments } from "./registry.js";
+
+const experiments = await loadExperiments();
 import { writeCharts } from "./plot.js";
 import { runPlan } from "./runner.js";
 

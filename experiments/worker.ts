@@ -4,11 +4,11 @@
  * which worker ran them or in which order.
  */
 import type { Metrics } from "./definition.js";
-import { findExperiment } from "./registry.js";
+import { loadExperiment } from "./registry.js";
 import { runTaskInProcess, type TaskInput } from "./runner.js";
 
 export default async function runTask(input: TaskInput): Promise<Metrics> {
-  const def = findExperiment(input.experiment);
+  const def = await loadExperiment(input.experiment);
   if (!def) throw new Error(`unknown experiment ${input.experiment}`);
   return runTaskInProcess(def, input);
 }

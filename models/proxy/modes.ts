@@ -6,9 +6,10 @@ import { InputError } from "../../sim/errors.js";
 import { iptablesMode } from "./iptables/index.js";
 import { IpvsProxy } from "./ipvs/index.js";
 import { NftablesProxy } from "./nftables/index.js";
+import { PROXY_MODE_NAMES } from "./types.js";
 import type { ProxyMode, ProxyModeName } from "./types.js";
 
-export const PROXY_MODE_NAMES: readonly ProxyModeName[] = ["iptables", "nftables", "ipvs"];
+export { PROXY_MODE_NAMES };
 
 /** Every mode, by name, with kube-proxy's defaults (IPVS: the rr scheduler). */
 export const proxyModes: Readonly<Record<ProxyModeName, ProxyMode>> = {

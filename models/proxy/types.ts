@@ -7,6 +7,7 @@
 import type { ClusterState, Protocol } from "../cluster/types.js";
 
 export type ProxyModeName = "iptables" | "nftables" | "ipvs";
+export const PROXY_MODE_NAMES: readonly ProxyModeName[] = ["iptables", "nftables", "ipvs"];
 
 /** Random numbers in [0, 1), drawn in order; the simulator passes a seeded stream. */
 export interface UniformSource {
