@@ -8,11 +8,7 @@ import { InputError } from "../sim/errors.js";
 import { NS_PER_S } from "../sim/time.js";
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
 import { churnDoc, clusterDoc, deploymentDoc, runDoc, serviceDoc, simulateYaml, stream, workloadDoc } from "./scenarioBuilder.js";
-
-function mean(xs: readonly number[]): number {
-  const v = xs.filter((x) => Number.isFinite(x));
-  return v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : Number.NaN;
-}
+import { meanOfFinite } from "./rows.js";
 
 function run(config: Config, ctx: RunContext): Metrics {
   const clients = Number(config.clients);
@@ -47,7 +43,7 @@ function run(config: Config, ctx: RunContext): Metrics {
   const s = r.summary;
   return {
     jain_index: s.jain_index,
-    jain_per_second_mean: mean(r.jainOverTime),
+    jain_per_second_mean: meanOfFinite(r.jainOverTime),
     max_over_mean_load: s.max_over_mean_load,
     error_rate: s.error_rate,
     errors_refused: s.errors_refused,

@@ -8,12 +8,7 @@
 import { NS_PER_S } from "../sim/time.js";
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
 import { churnDoc, clusterDoc, deploymentDoc, runDoc, serviceDoc, simulateYaml, stream, workloadDoc } from "./scenarioBuilder.js";
-import { summaryValue } from "./rows.js";
-
-function mean(xs: readonly number[]): number {
-  const v = xs.filter((x) => Number.isFinite(x));
-  return v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : Number.NaN;
-}
+import { meanOfFinite, summaryValue } from "./rows.js";
 
 function run(config: Config, ctx: RunContext): Metrics {
   const pods = Number(config.pods);
@@ -60,8 +55,8 @@ function run(config: Config, ctx: RunContext): Metrics {
   const after = windows.slice(eventWindow + 10);
   const out: Metrics = {
     jain_index: r.summary.jain_index,
-    jain_before_event: mean(before),
-    jain_after_event: mean(after),
+    jain_before_event: meanOfFinite(before),
+    jain_after_event: meanOfFinite(after),
     jain_min_after_event: after.length > 0 ? Math.min(...after.filter((x) => Number.isFinite(x))) : Number.NaN,
     max_over_mean_load: r.summary.max_over_mean_load,
     pods_served: r.summary.pods_served,

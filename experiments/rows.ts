@@ -16,6 +16,12 @@ export function formatSeconds(s: number): string {
   return `${(s * 1e6).toPrecision(3)} µs`;
 }
 
+/** The mean of the finite values (NaN if there are none): windows without data do not count. */
+export function meanOfFinite(xs: readonly number[]): number {
+  const v = xs.filter((x) => Number.isFinite(x));
+  return v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : Number.NaN;
+}
+
 export function formatPercent(x: number): string {
   return Number.isFinite(x) ? `${(x * 100).toPrecision(2)} %` : "n/a";
 }

@@ -142,21 +142,12 @@ export function buildRows(def: ExperimentDefinition, plan: Plan, results: Map<nu
   return rows;
 }
 
-interface Manifest {
-  experiment: string;
-  seed: number;
-  replications: number;
-  quick: boolean;
-  paramNames: string[];
-  swept: string[];
-  configs: Config[];
-  configNames: string[];
-  shard: { index: number; count: number } | null;
-}
+/** What a shard records of its plan: all of it but the task list (derived), and which shard it was. */
+type Manifest = Omit<Plan, "tasks"> & { shard: { index: number; count: number } | null };
 
 function manifestOf(plan: Plan, shard: { index: number; count: number } | undefined): Manifest {
-  const { experiment, seed, replications, quick, paramNames, swept, configs, configNames } = plan;
-  return { experiment, seed, replications, quick, paramNames, swept, configs, configNames, shard: shard ?? null };
+  const { tasks: _tasks, ...rest } = plan;
+  return { ...rest, shard: shard ?? null };
 }
 
 /**
