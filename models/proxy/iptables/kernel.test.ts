@@ -54,7 +54,7 @@ if (skipReason !== "") {
 }
 
 /** Every kind of Service: ClusterIP, NodePort, LoadBalancer with source ranges, Local policies, affinity, no endpoints, multi-port. */
-export function mixedCluster(): ClusterState {
+function mixedCluster(): ClusterState {
   const here = TEST_NODE_NAME;
   return testCluster(
     [
