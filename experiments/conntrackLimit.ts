@@ -18,6 +18,7 @@
  */
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
 import { clusterDoc, deploymentDoc, runDoc, serviceDoc, simulateYaml, stream, workloadDoc } from "./scenarioBuilder.js";
+import { conntrackLimitCharts } from "./studyCharts.js";
 
 const CLUSTER_IP = "10.96.0.100";
 /** Warm-up beyond one TIME_WAIT timeout (s). */
@@ -112,6 +113,7 @@ export const conntrackLimit: ExperimentDefinition = {
   quick: { time_wait_s: [30, 60] },
   tiny: { rate: 200, conntrack_max: [512, 16384], time_wait_s: 10 },
   replications: { full: 5, quick: 3 },
+  charts: conntrackLimitCharts,
   run,
   reference: analytic,
 };

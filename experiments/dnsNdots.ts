@@ -25,6 +25,7 @@ import { resolveCluster } from "../models/cluster/resolve.js";
 import { parseScenario } from "../models/scenario/load.js";
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
 import { clusterDoc, deploymentDoc, runDoc, serviceDoc, simulateYaml, stream, workloadDoc } from "./scenarioBuilder.js";
+import { dnsNdotsCharts } from "./studyCharts.js";
 
 const NAMES = {
   short: { host: "web", port: 80 },
@@ -131,6 +132,7 @@ export const dnsNdots: ExperimentDefinition = {
   quick: { duration_s: 15 },
   tiny: { target_name: ["short", "namespaced", "fqdn", "external", "externalname"], duration_s: 3, warmup_s: 1, rate: 100 },
   replications: { full: 5, quick: 3 },
+  charts: dnsNdotsCharts,
   run,
   reference: expected,
 };

@@ -9,6 +9,7 @@ import { NS_PER_S } from "../sim/time.js";
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
 import { churnDoc, clusterDoc, deploymentDoc, runDoc, serviceDoc, simulateYaml, stream, workloadDoc } from "./scenarioBuilder.js";
 import { meanOfFinite } from "./rows.js";
+import { headlessDnsCharts } from "./studyCharts.js";
 
 function run(config: Config, ctx: RunContext): Metrics {
   const clients = Number(config.clients);
@@ -76,5 +77,6 @@ export const headlessDns: ExperimentDefinition = {
       throw new InputError("bad client DNS cache", { fieldPath: "--set dns_cache", expected: "none, ttl or a duration like 30s", found: JSON.stringify(c) });
     }
   },
+  charts: headlessDnsCharts,
   run,
 };

@@ -9,6 +9,7 @@ import { NS_PER_S } from "../sim/time.js";
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
 import { churnDoc, clusterDoc, deploymentDoc, runDoc, serviceDoc, simulateYaml, stream, workloadDoc } from "./scenarioBuilder.js";
 import { meanOfFinite, summaryValue } from "./rows.js";
+import { keepaliveFairnessCharts } from "./studyCharts.js";
 
 function run(config: Config, ctx: RunContext): Metrics {
   const pods = Number(config.pods);
@@ -95,5 +96,6 @@ export const keepaliveFairness: ExperimentDefinition = {
       })
       .filter((s) => s !== "");
   },
+  charts: keepaliveFairnessCharts,
   run,
 };

@@ -9,6 +9,7 @@ import type { Config, ExperimentDefinition, Metrics, RunContext } from "./defini
 import { churnDoc, clusterDoc, deploymentDoc, runDoc, serviceDoc, simulateYaml, stream, workloadDoc } from "./scenarioBuilder.js";
 import { getProxyMode } from "../models/proxy/modes.js";
 import { formatPercent, summaryValue } from "./rows.js";
+import { rollingUpdateErrorsCharts } from "./studyCharts.js";
 
 /** `services - 1` filler Services selecting two filler pods: the rule set of a bigger cluster. */
 function fillerServices(count: number): string[] {
@@ -85,5 +86,6 @@ export const rollingUpdateErrors: ExperimentDefinition = {
       (s) => `${first.mode}, ${first.services} Services: preStop ${s} s → ${formatPercent(summaryValue(rows, where(s), "error_rate_mean"))} of requests fail during the rollout`,
     );
   },
+  charts: rollingUpdateErrorsCharts,
   run,
 };

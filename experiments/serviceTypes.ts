@@ -16,6 +16,7 @@
  */
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
 import { clusterDoc, deploymentDoc, runDoc, serviceDoc, simulateYaml, stream, workloadDoc } from "./scenarioBuilder.js";
+import { serviceTypesCharts } from "./studyCharts.js";
 
 const PATHS = ["clusterip-dns", "clusterip-env", "nodeport", "loadbalancer", "headless", "externalname"] as const;
 type Path = (typeof PATHS)[number];
@@ -119,5 +120,6 @@ export const serviceTypes: ExperimentDefinition = {
   quick: { duration_s: 20 },
   tiny: { duration_s: 3, warmup_s: 1, rate: 100 },
   replications: { full: 5, quick: 3 },
+  charts: serviceTypesCharts,
   run,
 };

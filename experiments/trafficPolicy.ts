@@ -21,6 +21,7 @@
 import { InputError } from "../sim/errors.js";
 import type { Config, ExperimentDefinition, Metrics, RunContext } from "./definition.js";
 import { clusterDoc, deploymentDoc, runDoc, serviceDoc, simulateYaml, stream, workloadDoc } from "./scenarioBuilder.js";
+import { trafficPolicyCharts } from "./studyCharts.js";
 
 const PATHS = ["loadbalancer", "nodeport", "internal"] as const;
 type Path = (typeof PATHS)[number];
@@ -181,6 +182,7 @@ export const trafficPolicy: ExperimentDefinition = {
       });
     }
   },
+  charts: trafficPolicyCharts,
   run,
   reference: expected,
 };
