@@ -138,6 +138,20 @@ function distinctSize(value: unknown, seen = new Set<object>()): number {
   return size;
 }
 
+/** Drops null-valued keys in place (the fast path's values are ours to change). */
+function stripNullsInPlace(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    for (const v of value) stripNullsInPlace(v);
+  } else if (isRecord(value)) {
+    for (const k in value) {
+      const v = value[k];
+      if (v === null || v === undefined) delete value[k];
+      else if (typeof v === "object") stripNullsInPlace(v);
+    }
+  }
+  return value;
+}
+
 /** js-yaml's load of a well-formed stream, or null if it refuses it or aliases expand too much. */
 function fastLoad(text: string, maxAliasCount: number): unknown[] | null {
   let values: unknown[];
@@ -146,6 +160,8 @@ function fastLoad(text: string, maxAliasCount: number): unknown[] | null {
   } catch {
     return null;
   }
+  // Aliases need anchors (`&name`); a stream without a single `&` has none to expand.
+  if (!text.includes("&")) return values;
   for (const v of values) {
     // Aliases may repeat at most `maxAliasCount` nodes' worth beyond the document itself.
     const distinct = distinctSize(v);
@@ -166,7 +182,6 @@ export function readYamlStream(text: string, file: string, limits: ReadLimits = 
       found: `${Buffer.byteLength(text, "utf8")} bytes`,
     });
   }
-  checkNesting(text, file);
   // Counted before parsing, so that a stream of empty documents costs no parse at all.
   let markers = text.startsWith("---") ? 1 : 0;
   for (let i = text.indexOf("\n---"); i >= 0; i = text.indexOf("\n---", i + 4)) markers++;
@@ -182,7 +197,7 @@ export function readYamlStream(text: string, file: string, limits: ReadLimits = 
     let careful: SourceDocument[] | undefined;
     return fast.map((value, i) => ({
       index: i + 1,
-      value: stripNulls(value),
+      value: stripNullsInPlace(value),
       lineOf: (path) => (careful ??= carefulRead(text, file, maxAliasCount, maxDocuments))[i]?.lineOf(path),
     }));
   }
@@ -191,6 +206,7 @@ export function readYamlStream(text: string, file: string, limits: ReadLimits = 
 
 /** yaml's parse with source positions: precise errors, and the line of any field. */
 function carefulRead(text: string, file: string, maxAliasCount: number, maxDocuments: number): SourceDocument[] {
+  checkNesting(text, file);
   const lineCounter = new LineCounter();
   let docs: Document.Parsed[];
   try {

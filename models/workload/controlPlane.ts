@@ -182,7 +182,11 @@ export class DynamicCluster {
         minSyncPeriod: options.minSyncPeriod,
         syncPeriod: options.syncPeriod,
         partialSyncs: options.partialSyncs,
-        compile: () => this.proxyMode.compile(this.stateSeenBy(node), { nodeName: n.name, clusterCIDR: resolved.state.clusterCIDR, ipvsScheduler: kp.ipvsScheduler }),
+        // A periodic sync with nothing changed rewrites the same rules: the plane is the same.
+        compile: (ctx) =>
+          ctx.changedServices.size === 0 && ctx.previous.nodeName === n.name
+            ? ctx.previous
+            : this.proxyMode.compile(this.stateSeenBy(node), { nodeName: n.name, clusterCIDR: resolved.state.clusterCIDR, ipvsScheduler: kp.ipvsScheduler }),
         serviceCount: () => this.services.length,
         rng: syncRng,
         latency: this.programming,

@@ -15,6 +15,7 @@ import { parseIPv4 } from "../network/ip.js";
 import type { NetworkModel } from "../network/latency.js";
 import { firstPacketCostBreakdown } from "../proxy/cost.js";
 import type { CostProfile } from "../proxy/cost.js";
+import type { EndpointSliceState } from "../cluster/types.js";
 import type { DynamicCluster } from "./controlPlane.js";
 import type { WorkloadMetrics } from "./metrics.js";
 
@@ -58,6 +59,14 @@ export class DnsClient {
   private readonly upstreamCache = new Map<string, Nanos>();
   private readonly now: () => Nanos;
   private sourcePort = 0;
+  /**
+   * The resolver's candidate names per (name, namespace, ndots), and the zone's answer per name
+   * (cleared whenever a Service's slices change): both are pure, and asked for on every new
+   * connection.
+   */
+  private readonly sequences = new Map<string, readonly string[]>();
+  private readonly answers = new Map<string, ReturnType<ClusterDnsZone["answer"]>>();
+  private readonly addresses = new Map<string, number>();
 
   constructor(o: DnsClientOptions, now: () => Nanos) {
     this.cluster = o.cluster;
@@ -73,6 +82,12 @@ export class DnsClient {
     this.zone = new ClusterDnsZone(o.cluster.resolved.state, { clusterDomain: spec.clusterDomain, ttlSeconds: spec.ttl / NS_PER_S });
     const ip = o.cluster.resolved.dns.clusterIP;
     this.kubeDnsIP = ip === null ? -1 : parseIPv4(ip);
+  }
+
+  /** A Service's slices changed: the zone answers from the new ones. */
+  setServiceSlices(serviceKey: string, slices: readonly EndpointSliceState[]): void {
+    this.zone.setServiceSlices(serviceKey, slices);
+    this.answers.clear();
   }
 
   /** Resolves `name` for a client pod; the delay covers every query the resolver sends. */
@@ -92,7 +107,12 @@ export class DnsClient {
 
   /** The resolver's queries for one lookup; `ttl` is the answer's (ns). */
   private lookup(client: Querier, name: string, measured: boolean): { result: DnsResult; ttl: Nanos } {
-    const candidates = lookupSequence(name, client.spec.namespace, client.spec.ndots, { clusterDomain: this.zone.clusterDomain });
+    const seqKey = `${name}|${client.spec.namespace}|${client.spec.ndots}`;
+    let candidates = this.sequences.get(seqKey);
+    if (candidates === undefined) {
+      candidates = lookupSequence(name, client.spec.namespace, client.spec.ndots, { clusterDomain: this.zone.clusterDomain });
+      this.sequences.set(seqKey, candidates);
+    }
     let delay = 0;
     if (measured) this.metrics.dnsLookups++;
     for (const fqdn of candidates) {
@@ -106,13 +126,16 @@ export class DnsClient {
       if (a.source === "external" || a.cnames.length > 0) return { result: { kind: "external", delay }, ttl };
       // CoreDNS' loadbalance plugin shuffles the A records; the client takes the first.
       const pick = a.addresses[Math.floor(this.rng.next() * a.addresses.length)];
-      return { result: { kind: "address", ip: parseIPv4(pick), delay }, ttl };
+      let ip = this.addresses.get(pick);
+      if (ip === undefined) this.addresses.set(pick, (ip = parseIPv4(pick)));
+      return { result: { kind: "address", ip, delay }, ttl };
     }
     return { result: { kind: "nxdomain", delay }, ttl: this.zoneTtl };
   }
 
   private query(client: Querier, fqdn: string): { delay: Nanos; failed: boolean; answer: ReturnType<ClusterDnsZone["answer"]> } {
-    const answer = this.zone.answer(fqdn);
+    let answer = this.answers.get(fqdn);
+    if (answer === undefined) this.answers.set(fqdn, (answer = this.zone.answer(fqdn)));
     const node = this.cluster.nodes[client.nodeIndex];
     let delay = this.queryLatency.sample(this.rng);
     if (node && this.kubeDnsIP >= 0) {

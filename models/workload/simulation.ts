@@ -81,7 +81,7 @@ export function simulateScenario(
     streams.get("network"),
   );
   const dns = new DnsClient({ cluster, network, profile, streams, metrics }, () => sim.now);
-  cluster.sliceListeners.push((key, slices) => dns.zone.setServiceSlices(key, slices));
+  cluster.sliceListeners.push((key, slices) => dns.setServiceSlices(key, slices));
   traffic = new Traffic({
     sim,
     streams,

@@ -83,6 +83,8 @@ export class ClientRuntime {
   /** Requests waiting for a pool connection. */
   readonly waiting: Request[] = [];
   readonly dnsCacheEntries = new Map<string, { result: DnsResult; expires: Nanos }>();
+  /** The target's address, parsed once (address and load-balancer targets). */
+  targetIP: number | undefined;
   nextPort = 0;
 
   constructor(
@@ -336,7 +338,7 @@ export class Traffic {
         dstIP = answer.ip;
       }
     } else if (target.kind === "address") {
-      dstIP = parseIPv4(target.ip);
+      dstIP = c.targetIP ??= parseIPv4(target.ip);
     } else if (target.kind === "nodePort") {
       const node = this.cluster.nodeByName.get(target.node);
       dstIP = node ? node.ip : 0;
@@ -347,7 +349,7 @@ export class Traffic {
         this.failAfter(r, "unreachable", 0);
         return;
       }
-      dstIP = parseIPv4(ingress);
+      dstIP = c.targetIP ??= parseIPv4(ingress);
       dstPort = target.port;
     }
 
