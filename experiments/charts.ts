@@ -958,7 +958,8 @@ export function ruleSyncCharts(rows: readonly CsvRow[]): ChartSpec[] {
   const build = (name: string, metric: string, what: string, subtitle: string, reference?: Reference): ChartSpec => {
     const logY = spansDecades(rows, [`${metric}_mean`, ...(reference ? [reference.metric] : [])], 20);
     const common = { name, title: `rule-sync: ${what}${onlyMode(rows)}`, subtitle, metric, yTitle: what, logY, ...facet, ...(reference ? { reference } : {}) };
-    if (!bySize) return barsWithCI(withPanel, { ...common, x: "mode", xTitle: "kube-proxy mode" });
+    // Bars stand on zero: a log axis has none.
+    if (!bySize) return barsWithCI(withPanel, { ...common, logY: false, x: "mode", xTitle: "kube-proxy mode" });
     return meanWithCI(withPanel, {
       ...common,
       x: "services",
