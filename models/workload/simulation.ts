@@ -103,14 +103,19 @@ export function simulateScenario(
   return {
     summary: summarize(metrics, cluster, duration, warmup),
     pods: cluster.pods.map((p) => podResult(p, duration - warmup)),
-    jainOverTime: jainOverTime(servedPods(cluster.pods), warmup, fairnessWindow, Math.ceil((duration - warmup) / fairnessWindow)),
+    jainOverTime: jainOverTime(podsOfServedGroups(cluster.pods), warmup, fairnessWindow, Math.ceil((duration - warmup) / fairnessWindow)),
   };
 }
 
-/** Pods of the Deployments that served measured requests (the cluster's DNS aside). */
-function servedPods(pods: readonly PodRuntime[]): PodRuntime[] {
+/** Every pod, gone or not, of the Deployments that served measured requests (the cluster's DNS aside). */
+function podsOfServedGroups(pods: readonly PodRuntime[]): PodRuntime[] {
   const groups = new Set(pods.filter((p) => p.requests > 0 && p.state.namespace !== SYSTEM_NAMESPACE).map((p) => p.group));
-  return pods.filter((p) => groups.has(p.group) && (p.requests > 0 || p.phase !== "gone"));
+  return pods.filter((p) => groups.has(p.group));
+}
+
+/** Those of them that served, or are still there at the end: the pods whole-run fairness is over. */
+function servedPods(pods: readonly PodRuntime[]): PodRuntime[] {
+  return podsOfServedGroups(pods).filter((p) => p.requests > 0 || p.phase !== "gone");
 }
 
 /** Jain's index per window over the pods that were ready endpoints at the window's start or served in it. */
