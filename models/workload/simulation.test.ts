@@ -237,3 +237,44 @@ describe("sessionAffinity: ClientIP", () => {
     expect(r.summary.pods_served).toBe(1);
   });
 });
+
+describe("long-lived connections after a scale-up", () => {
+  // 10 pods, then 20 at t = 10 s of 30 s. kube-proxy balances connections: clients that keep
+  // theirs never reach the new pods; clients that open one per request spread over all 20.
+  const scaleUp = (connection: string) =>
+    cluster(2) +
+    deployment("web", 10, { serviceTime: "exp(1ms)", concurrency: 8 }) +
+    service("web") +
+    clients(
+      [0, 1, 2, 3]
+        .map((i) => `  - {name: c${i}, from: node-${(i % 2) + 1}, target: "web:80", arrival: "poisson(200/s)", connection: ${connection}, keepalive: {maxConnections: 2, idleTimeout: 90s}}`)
+        .join("\n"),
+    ) +
+    `---
+apiVersion: svcsim.dev/v1
+kind: Churn
+spec:
+  events:
+  - {at: 10s, scale: web, replicas: 20}
+` +
+    run_("30s", "1s");
+
+  function newPodsShare(r: ScenarioRunResult): number {
+    const web = r.pods.filter((p) => p.group === "default/web");
+    expect(web).toHaveLength(20);
+    const total = web.reduce((a, p) => a + p.metrics.requests, 0);
+    // Pods are listed in creation order: the last ten came with the scale-up.
+    return web.slice(10).reduce((a, p) => a + p.metrics.requests, 0) / total;
+  }
+
+  it("new connections give the new pods their share (half of the last two thirds of the run)", () => {
+    const share = newPodsShare(run(scaleUp("new")));
+    expect(share).toBeGreaterThan(0.25);
+    expect(share).toBeLessThan(0.4);
+  });
+
+  it("keep-alive pools leave the new pods idle until connections recycle", () => {
+    expect(newPodsShare(run(scaleUp("keepalive")))).toBeLessThan(0.05);
+    expect(newPodsShare(run(scaleUp("http2")))).toBeLessThan(0.05);
+  });
+});
