@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { basename, extname } from "node:path";
 import { InputError } from "../../sim/errors.js";
-import { formatDuration } from "../../sim/time.js";
+import { formatDuration, NS_PER_S } from "../../sim/time.js";
 import type { DocContext } from "./context.js";
 import { fieldError } from "./context.js";
 import { formatPath } from "./issues.js";
@@ -301,6 +301,7 @@ class ScenarioReader {
       keepalive: c.keepalive,
       timeout: c.timeout,
       retries: c.retries,
+      ...(c.retryBudget !== undefined ? { retryBudget: c.retryBudget } : {}),
       ndots: c.ndots ?? cluster.dns.ndots,
       dnsCache: c.dnsCache,
     };
@@ -318,13 +319,18 @@ class ScenarioReader {
       action = { type: "failNode", node: ev.failNode };
     } else {
       const namespace = ev.namespace ?? "default";
-      const key = ev.rollout !== undefined ? "rollout" : ev.kill !== undefined ? "kill" : "scale";
-      const deployment = (ev.rollout ?? ev.kill ?? ev.scale) as string;
+      const key = ev.rollout !== undefined ? "rollout" : ev.kill !== undefined ? "kill" : ev.crashLoop !== undefined ? "crashLoop" : "scale";
+      const deployment = (ev.rollout ?? ev.kill ?? ev.crashLoop ?? ev.scale) as string;
       if (!this.deployments.some((d) => d.metadata.namespace === namespace && d.metadata.name === deployment)) {
         throw fieldError(p.ctx, [...path, key], `no Deployment ${namespace}/${deployment}`, `the name of a Deployment in namespace ${namespace}`, deployment);
       }
       if (key === "rollout") action = { type: "rollout", deployment, namespace };
       else if (key === "scale") action = { type: "scale", deployment, namespace, replicas: ev.replicas ?? 0 };
+      else if (key === "crashLoop") {
+        action = { type: "crashLoop", deployment, namespace, runFor: ev.runFor ?? 10 * NS_PER_S };
+        if (ev.fraction !== undefined) action.fraction = ev.fraction;
+        else action.count = ev.count ?? 1;
+      }
       else {
         action = { type: "kill", deployment, namespace };
         if (ev.fraction !== undefined) action.fraction = ev.fraction;

@@ -452,6 +452,11 @@ export const clientSchema = z.strictObject({
     .prefault({}),
   timeout: duration.prefault("30s"),
   retries: intIn(0, 100).default(0),
+  /**
+   * A retry budget: retries stay below this fraction of the client's requests (plus 10), as
+   * Linkerd's and Envoy's budgets do, so retries cannot multiply an overload. Unset: no budget.
+   */
+  retryBudget: z.number(e("a fraction in [0, 1]")).min(0, e("a fraction in [0, 1]")).max(1, e("a fraction in [0, 1]")).optional(),
   ndots: intIn(0, 15).optional(),
   /**
    * The client's own cache of DNS answers: "none" (glibc: every lookup asks), "ttl" (keep an
@@ -480,6 +485,9 @@ export const churnEventSchema = z.strictObject({
   kill: z.string(e("a Deployment name")).optional(),
   scale: z.string(e("a Deployment name")).optional(),
   failNode: z.string(e("a node name")).optional(),
+  /** Pods of this Deployment crash `runFor` after every start, and restart with the kubelet's back-off. */
+  crashLoop: z.string(e("a Deployment name")).optional(),
+  runFor: duration.optional(),
   namespace: dnsLabel.optional(),
   count: intIn(1, 1_000_000).optional(),
   fraction: z

@@ -177,13 +177,22 @@ export function readChurn(raw: unknown, ctx: DocContext): PendingChurnEvent[] {
   const input = parseOrThrow(churnSchema, raw, ctx);
   return input.spec.events.map((ev, index) => {
     const path = ["spec", "events", index];
-    const actions = (["rollout", "kill", "scale", "failNode"] as const).filter((k) => ev[k] !== undefined);
+    const actions = (["rollout", "kill", "scale", "failNode", "crashLoop"] as const).filter((k) => ev[k] !== undefined);
     if (actions.length !== 1) {
-      throw fieldError(ctx, path, actions.length === 0 ? "the event has no action" : "the event has several actions", "exactly one of rollout, kill, scale, failNode", actions);
+      throw fieldError(
+        ctx,
+        path,
+        actions.length === 0 ? "the event has no action" : "the event has several actions",
+        "exactly one of rollout, kill, scale, failNode, crashLoop",
+        actions,
+      );
     }
     const action = actions[0];
-    if (action !== "kill" && (ev.count !== undefined || ev.fraction !== undefined)) {
-      throw fieldError(ctx, [...path, ev.count !== undefined ? "count" : "fraction"], `count and fraction apply to kill, not ${action}`, "no count/fraction", ev.count ?? ev.fraction);
+    if (action !== "kill" && action !== "crashLoop" && (ev.count !== undefined || ev.fraction !== undefined)) {
+      throw fieldError(ctx, [...path, ev.count !== undefined ? "count" : "fraction"], `count and fraction apply to kill and crashLoop, not ${action}`, "no count/fraction", ev.count ?? ev.fraction);
+    }
+    if (action !== "crashLoop" && ev.runFor !== undefined) {
+      throw fieldError(ctx, [...path, "runFor"], `runFor applies to crashLoop, not ${action}`, "no runFor", formatDuration(ev.runFor));
     }
     if (ev.count !== undefined && ev.fraction !== undefined) {
       throw fieldError(ctx, [...path, "fraction"], "count and fraction are exclusive", "either count or fraction", ev.fraction);

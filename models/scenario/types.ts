@@ -368,6 +368,8 @@ export interface ClientSpec {
   /** Per request; a request not answered by then counts as an error. */
   timeout: Nanos;
   retries: number;
+  /** Retries stay below this fraction of the client's requests, plus 10; unset: no budget. */
+  retryBudget?: number;
   /** The client pod's resolver ndots (the cluster's dns.ndots by default). */
   ndots: number;
   /** Client-side DNS cache: none (glibc), the answers' TTL, or a fixed time (ns). */
@@ -382,7 +384,9 @@ export type ChurnAction =
   | { type: "rollout"; deployment: string; namespace: string }
   | { type: "kill"; deployment: string; namespace: string; count?: number; fraction?: number }
   | { type: "scale"; deployment: string; namespace: string; replicas: number }
-  | { type: "failNode"; node: string };
+  | { type: "failNode"; node: string }
+  /** Pods crash `runFor` after each start and restart after the kubelet's back-off (CrashLoopBackOff). */
+  | { type: "crashLoop"; deployment: string; namespace: string; count?: number; fraction?: number; runFor: Nanos };
 
 export interface ChurnEvent {
   at: Nanos;

@@ -90,6 +90,15 @@ export class Churn {
         this.reconcile(key);
         break;
       }
+      case "crashLoop": {
+        const key = `${a.namespace}/${a.deployment}`;
+        const live = this.cluster.livePodsOf(key).filter((p) => p.phase === "running" && p.crashAfter < 0);
+        const n = a.count ?? Math.round((a.fraction ?? 0) * live.length);
+        for (let i = 0; i < n && live.length > 0; i++) {
+          this.cluster.startCrashLoop(live.splice(Math.floor(this.rng.next() * live.length), 1)[0], a.runFor);
+        }
+        break;
+      }
       case "failNode": {
         this.cluster.failNode(a.node);
         this.sim.schedule(NODE_MONITOR_GRACE, this.hNotReady, 0, a.node);

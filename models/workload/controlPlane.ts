@@ -65,6 +65,10 @@ interface SliceDelivery {
  */
 const SANDBOX_TEARDOWN: Nanos = NS_PER_S;
 
+/** The kubelet's CrashLoopBackOff: 10 s after the first crash, doubling, capped at 5 minutes. */
+const CRASH_BACKOFF_FIRST: Nanos = 10 * NS_PER_S;
+const CRASH_BACKOFF_MAX: Nanos = 300 * NS_PER_S;
+
 const serviceKeyOf = (s: { namespace: string; name: string }): string => `${s.namespace}/${s.name}`;
 
 export class DynamicCluster {
@@ -100,6 +104,8 @@ export class DynamicCluster {
   private readonly hSigterm: HandlerId<PodRuntime>;
   private readonly hGraceOver: HandlerId<PodRuntime>;
   private readonly hGone: HandlerId<PodRuntime>;
+  private readonly hCrash: HandlerId<PodRuntime>;
+  private readonly hRestart: HandlerId<PodRuntime>;
   /** Callbacks for pods becoming ready (the Deployment controller's rollout waits on them). */
   readonly readyListeners: ((pod: PodRuntime) => void)[] = [];
   /** Callbacks for every slice update the controller publishes (the cluster DNS reads them). */
@@ -131,6 +137,8 @@ export class DynamicCluster {
     this.hSigterm = sim.on<PodRuntime>((_, pod) => this.sigterm(pod));
     this.hGraceOver = sim.on<PodRuntime>((_, pod) => this.graceOver(pod));
     this.hGone = sim.on<PodRuntime>((_, pod) => this.gone(pod));
+    this.hCrash = sim.on<PodRuntime>((_, pod) => this.crash(pod));
+    this.hRestart = sim.on<PodRuntime>((_, pod) => this.containersStarted(pod));
 
     // The scenario starts in a steady state: pods running and ready, slices published, every
     // node's rules in sync with them.
@@ -266,6 +274,7 @@ export class DynamicCluster {
   private containersStarted(pod: PodRuntime): void {
     if (pod.deletedAt >= 0) return;
     pod.phase = "running";
+    if (pod.crashAfter >= 0) pod.lifecycleEvents.push(this.sim.schedule(pod.crashAfter, this.hCrash, 0, pod));
     const probe = pod.state.spec.containers.find((c) => c.readinessProbe)?.readinessProbe;
     if (!probe) {
       this.setReady(pod, true);
@@ -282,6 +291,28 @@ export class DynamicCluster {
     pod.setReady(ready, this.sim.now);
     this.podChanged(pod);
     if (ready) for (const l of this.readyListeners) l(pod);
+  }
+
+  /** From now on the pod's app crashes `runFor` after every start (the first time: now). */
+  startCrashLoop(pod: PodRuntime, runFor: Nanos): void {
+    if (pod.deletedAt >= 0 || pod.phase === "gone") return;
+    pod.crashAfter = runFor;
+    if (pod.phase === "running") this.crash(pod);
+  }
+
+  /**
+   * The container exits: work in hand is lost, the kubelet marks the pod not ready at once, and
+   * restarts the container after CrashLoopBackOff: 10 s, doubling, at most 5 min.
+   */
+  private crash(pod: PodRuntime): void {
+    if (pod.phase !== "running" || pod.deletedAt >= 0) return;
+    this.options.onPodKilled(pod);
+    pod.phase = "crashed";
+    this.setReady(pod, false);
+    const backoff = Math.min(CRASH_BACKOFF_MAX, CRASH_BACKOFF_FIRST * 2 ** pod.restarts);
+    pod.restarts++;
+    for (const ev of pod.lifecycleEvents) this.sim.cancel(ev);
+    pod.lifecycleEvents = [this.sim.schedule(backoff, this.hRestart, 0, pod)];
   }
 
   /**

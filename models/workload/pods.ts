@@ -26,6 +26,11 @@ export type PodPhase =
    * the kernel answers connection attempts with RST.
    */
   | "exited"
+  /**
+   * The container crashed and waits out the kubelet's back-off: the sandbox keeps the IP, so
+   * connections are refused; it is not ready.
+   */
+  | "crashed"
   /** Gone: the IP does not answer. */
   | "gone";
 
@@ -63,6 +68,9 @@ export class PodRuntime<J extends PodJob = PodJob> {
   deletedAt: Nanos = -1;
   /** Its node has failed: the pod does not answer, though the API may still call it Ready. */
   nodeDown = false;
+  /** A crash loop: how long the app runs after each start (ns), and the restarts so far. */
+  crashAfter: Nanos = -1;
+  restarts = 0;
 
   // Measurements (after warm-up).
   requests = 0;

@@ -278,3 +278,40 @@ spec:
     expect(newPodsShare(run(scaleUp("http2")))).toBeLessThan(0.05);
   });
 });
+
+describe("crash-looping pods and retries", () => {
+  const crashy = (retries: string) =>
+    cluster(2) +
+    deployment("web", 4, { serviceTime: "exp(1ms)", concurrency: 8 }) +
+    service("web") +
+    clients(`  - {name: c, from: node-1, target: "web:80", arrival: "poisson(400/s)", connection: new, timeout: 1s${retries}}`) +
+    `---
+apiVersion: svcsim.dev/v1
+kind: Churn
+spec:
+  events:
+  - {at: 5s, crashLoop: web, count: 1, runFor: 5s}
+` +
+    run_("60s", "1s");
+
+  it("a pod in CrashLoopBackOff costs errors at each crash while its endpoint propagates, then serves between crashes", () => {
+    const r = run(crashy(""));
+    // Crashes at 5 s, then 10 s back-off + start-up + 5 s running, then 20 s back-off...: at
+    // least two crashes in the minute, each refusing connections until every node's rules drop
+    // the pod.
+    expect(r.summary.errors_refused + r.summary.errors_reset).toBeGreaterThan(0);
+    expect(r.summary.error_rate).toBeLessThan(0.05);
+    const web = r.pods.filter((p) => p.group === "default/web");
+    expect(web).toHaveLength(4);
+    // The crashing pod served less than the steady ones.
+    const loads = web.map((p) => p.metrics.requests).sort((a, b) => a - b);
+    expect(loads[0]).toBeLessThan(0.8 * loads[1]);
+  });
+
+  it("retries hide most of those errors, within the retry budget", () => {
+    const without = run(crashy(""));
+    const withRetries = run(crashy(", retries: 2, retryBudget: 0.2"));
+    expect(withRetries.summary.retries).toBeGreaterThan(0);
+    expect(withRetries.summary.errors).toBeLessThan(without.summary.errors / 4);
+  });
+});

@@ -85,6 +85,9 @@ export class ClientRuntime {
   readonly dnsCacheEntries = new Map<string, { result: DnsResult; expires: Nanos }>();
   /** The target's address, parsed once (address and load-balancer targets). */
   targetIP: number | undefined;
+  /** For the retry budget. */
+  requestsStarted = 0;
+  retriesIssued = 0;
   nextPort = 0;
 
   constructor(
@@ -216,6 +219,7 @@ export class Traffic {
 
   private startRequest(client: ClientRuntime, user: number): void {
     const now = this.sim.now;
+    client.requestsStarted++;
     const r: Request = {
       client,
       user,
@@ -518,7 +522,7 @@ export class Traffic {
       this.sim.schedule(0, this.hServiceDone, 0, r);
       return;
     }
-    if (!pod.alive || pod.phase === "exited") {
+    if (!pod.alive || pod.phase === "exited" || pod.phase === "crashed") {
       // The pod died under an open connection: the client sees a reset (or, if the address is
       // gone altogether, nothing until its timeout).
       if (pod.alive) this.failAfter(r, "reset", this.oneWay(conn));
@@ -656,7 +660,8 @@ export class Traffic {
     this.doomed.delete(r);
     this.sim.cancel(r.timeoutEvent);
     this.release(r, false);
-    if (r.attempt < r.client.spec.retries && this.sim.now < this.duration) {
+    if (r.attempt < r.client.spec.retries && this.sim.now < this.duration && this.retryAllowed(r.client)) {
+      r.client.retriesIssued++;
       r.attempt++;
       if (this.metrics.measured(r.startedAt)) this.metrics.retries++;
       this.sim.schedule(RETRY_BASE * 2 ** (r.attempt - 1), this.hRetry, 0, r);
@@ -667,6 +672,12 @@ export class Traffic {
       this.metrics.recordError(cause);
     }
     this.next(r);
+  }
+
+  /** Within the client's retry budget (a fraction of its requests, plus 10), if it has one. */
+  private retryAllowed(c: ClientRuntime): boolean {
+    const budget = c.spec.retryBudget;
+    return budget === undefined || c.retriesIssued < budget * c.requestsStarted + 10;
   }
 
   /** A closed-loop user thinks, then sends again. */
