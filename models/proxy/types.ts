@@ -101,7 +101,17 @@ export interface DataPlaneSize {
   mapElements: number;
 }
 
+export interface PreviousPlane {
+  plane: CompiledDataPlane;
+  changedServices: ReadonlySet<string>;
+}
+
 export interface ProxyMode {
   readonly name: ProxyModeName;
-  compile(state: ClusterState, options: CompileOptions): CompiledDataPlane;
+  /**
+   * With `previous` (this node's plane in this mode, compiled from an earlier state), a mode
+   * may recompile only the Services in `changedServices` ("namespace/name") and reuse the rest,
+   * as kube-proxy's change trackers do. The result must equal a fresh compile of `state`.
+   */
+  compile(state: ClusterState, options: CompileOptions, previous?: PreviousPlane): CompiledDataPlane;
 }

@@ -194,7 +194,11 @@ export class DynamicCluster {
         compile: (ctx) =>
           ctx.changedServices.size === 0 && ctx.previous.nodeName === n.name
             ? ctx.previous
-            : this.proxyMode.compile(this.stateSeenBy(node), { nodeName: n.name, clusterCIDR: resolved.state.clusterCIDR, ipvsScheduler: kp.ipvsScheduler }),
+            : this.proxyMode.compile(
+                this.stateSeenBy(node),
+                { nodeName: n.name, clusterCIDR: resolved.state.clusterCIDR, ipvsScheduler: kp.ipvsScheduler },
+                { plane: ctx.previous, changedServices: ctx.changedServices },
+              ),
         serviceCount: () => this.services.length,
         rng: syncRng,
         latency: this.programming,

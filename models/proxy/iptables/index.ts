@@ -150,5 +150,8 @@ export function compileIptables(state: ClusterState, options: IptablesCompileOpt
 
 export const iptablesMode: ProxyMode = {
   name: "iptables",
-  compile: (state, options) => compileIptables(state, options),
+  compile: (state, options, previous) =>
+    previous !== undefined && previous.plane instanceof IptablesDataPlane && previous.plane.nodeName === options.nodeName
+      ? previous.plane.update(state, previous.changedServices)
+      : compileIptables(state, options),
 };

@@ -29,7 +29,7 @@
 import type { ClusterState } from "../../cluster/types.js";
 import type { SyncWrites } from "../cost.js";
 import type { ServiceFootprint } from "../sync.js";
-import type { CompiledDataPlane, DataPlaneSize, Packet, ProxyMode, UniformSource, Verdict, Work } from "../types.js";
+import type { CompiledDataPlane, DataPlaneSize, Packet, ProxyMode, UniformSource, Verdict, Work, PreviousPlane } from "../types.js";
 import {
   buildServiceSection,
   buildSetup,
@@ -650,8 +650,10 @@ export class NftablesProxy implements ProxyMode {
     this.defaults = defaults;
   }
 
-  compile(state: ClusterState, options: NftablesOptions): NftablesDataPlane {
-    return compileNftables(state, { ...this.defaults, ...options });
+  compile(state: ClusterState, options: NftablesOptions, previous?: PreviousPlane): NftablesDataPlane {
+    // Unchanged Services' sections are reused when their signature matches (compileNftables).
+    const prev = previous?.plane instanceof NftablesDataPlane && previous.plane.nodeName === options.nodeName ? previous.plane : undefined;
+    return compileNftables(state, { ...this.defaults, ...options }, prev);
   }
 }
 
