@@ -9,7 +9,7 @@
  * the line of a bad field and everything js-yaml refuses, by parsing the stream again — only
  * on the way to an error.
  */
-import { loadAll } from "js-yaml";
+import jsyaml from "js-yaml";
 import { isNode, LineCounter, parseAllDocuments } from "yaml";
 import type { Document } from "yaml";
 import { InputError } from "../../sim/errors.js";
@@ -156,7 +156,8 @@ function stripNullsInPlace(value: unknown): unknown {
 function fastLoad(text: string, maxAliasCount: number): unknown[] | null {
   let values: unknown[];
   try {
-    values = loadAll(text, { maxAliases: maxAliasCount, maxDepth: MAX_NESTING });
+    // YAML 1.2's core schema, as the yaml package reads: no timestamps, no merge keys.
+    values = jsyaml.loadAll(text, undefined, { schema: jsyaml.CORE_SCHEMA });
   } catch {
     return null;
   }
@@ -182,6 +183,7 @@ export function readYamlStream(text: string, file: string, limits: ReadLimits = 
       found: `${Buffer.byteLength(text, "utf8")} bytes`,
     });
   }
+  checkNesting(text, file);
   // Counted before parsing, so that a stream of empty documents costs no parse at all.
   let markers = text.startsWith("---") ? 1 : 0;
   for (let i = text.indexOf("\n---"); i >= 0; i = text.indexOf("\n---", i + 4)) markers++;
@@ -206,7 +208,6 @@ export function readYamlStream(text: string, file: string, limits: ReadLimits = 
 
 /** yaml's parse with source positions: precise errors, and the line of any field. */
 function carefulRead(text: string, file: string, maxAliasCount: number, maxDocuments: number): SourceDocument[] {
-  checkNesting(text, file);
   const lineCounter = new LineCounter();
   let docs: Document.Parsed[];
   try {
