@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import seedrandom from "seedrandom";
 import { sampleCorrelation } from "simple-statistics";
 import { InputError } from "./errors.js";
-import { RandomStreams, createStream, uniformInt } from "./random.js";
+import { RandomStreams, createStream, standardExponential, streamSeed, uniformInt } from "./random.js";
 import type { Rng } from "./random.js";
 
 const N = 100_000;
@@ -44,7 +45,7 @@ describe("RandomStreams", () => {
 
   it("draws uniformly in [0, 1): mean 1/2 and variance 1/12 within 5 standard errors", () => {
     const x = draws(new RandomStreams(7, 0).get("u"), N);
-    expect(Math.min(...x)).toBeGreaterThanOrEqual(0);
+    expect(x.every((v) => v >= 0 && Number.isFinite(v))).toBe(true);
     expect(Math.max(...x)).toBeLessThan(1);
     const mean = x.reduce((s, v) => s + v, 0) / N;
     expect(Math.abs(mean - 0.5)).toBeLessThan(5 * Math.sqrt(1 / 12 / N));
@@ -62,6 +63,14 @@ describe("RandomStreams", () => {
     expect(Math.abs(sampleCorrelation(a, b))).toBeLessThan(CORRELATION_BOUND);
     expect(Math.abs(sampleCorrelation(a, c))).toBeLessThan(CORRELATION_BOUND);
     expect(Math.abs(sampleCorrelation(a.slice(1), a.slice(0, -1)))).toBeLessThan(5 / Math.sqrt(N - 1));
+  });
+
+  it("draws exactly what seedrandom's Alea draws from the stream's seed", () => {
+    for (const [seed, rep, name] of [[42, 3, "arrivals/web-users"], [7, 0, "mm1/service"], [-5, 12, ""]] as const) {
+      const ours = createStream(seed, rep, name);
+      const theirs = seedrandom.alea(streamSeed(seed, rep, name));
+      for (let i = 0; i < 10_000; i++) expect(ours.next()).toBe(theirs());
+    }
   });
 
   it("refuses a seed or replication that is not an integer", () => {
@@ -86,5 +95,63 @@ describe("uniformInt", () => {
     const rng = createStream(1, 0, "x");
     expect(() => uniformInt(rng, 0)).toThrow(RangeError);
     expect(() => uniformInt(rng, 2.5)).toThrow(RangeError);
+  });
+});
+
+describe("standardExponential (ziggurat)", () => {
+  const M = 1_000_000;
+  const sample = (seed: number): Float64Array => {
+    const rng = createStream(seed, 0, "exp");
+    return Float64Array.from({ length: M }, () => standardExponential(rng));
+  };
+
+  it("has mean 1 and variance 1 within 5 standard errors", () => {
+    const x = sample(1);
+    const mean = x.reduce((s, v) => s + v, 0) / M;
+    // Var(X) = 1, so the mean's standard error is 1/√M; Var((X-1)^2) = 8, the variance's √(8/M).
+    expect(Math.abs(mean - 1)).toBeLessThan(5 / Math.sqrt(M));
+    const variance = x.reduce((s, v) => s + (v - mean) ** 2, 0) / (M - 1);
+    expect(Math.abs(variance - 1)).toBeLessThan(5 * Math.sqrt(8 / M));
+  });
+
+  it("follows the exponential CDF: Kolmogorov-Smirnov distance below the 0.1 % critical value", () => {
+    for (const seed of [2, 3]) {
+      const x = sample(seed).sort();
+      let d = 0;
+      for (let i = 0; i < M; i++) {
+        const f = 1 - Math.exp(-x[i]);
+        d = Math.max(d, f - i / M, (i + 1) / M - f);
+      }
+      expect(d).toBeLessThan(1.95 / Math.sqrt(M));
+    }
+  });
+
+  it("puts the right mass in the tail beyond the base layer (x > 7.697) and in the wedges", () => {
+    const x = sample(4);
+    // P(X > t) = e^-t: count within 5 sd of M·e^-t, for points in the body, at layer edges and in the tail.
+    for (const t of [0.01, 0.5, 1, 2, 3.5, 5, 7.697117470131487, 9, 11]) {
+      const p = Math.exp(-t);
+      const count = x.reduce((c, v) => c + (v > t ? 1 : 0), 0);
+      expect(Math.abs(count - M * p), `t=${t}`).toBeLessThan(5 * Math.sqrt(M * p * (1 - p)) + 1);
+    }
+    expect(x.every((v) => v >= 0 && Number.isFinite(v))).toBe(true);
+  });
+
+  it("gives the same draws for the same stream and mostly consumes one uniform per draw", () => {
+    const a = createStream(9, 1, "e");
+    const b = createStream(9, 1, "e");
+    const c = createStream(9, 1, "e");
+    for (let i = 0; i < 10_000; i++) expect(standardExponential(a)).toBe(standardExponential(b));
+    let used = 0;
+    let single = 0;
+    const counting = { next: () => (used++, c.next()) };
+    for (let i = 0; i < 100_000; i++) {
+      const before = used;
+      standardExponential(counting);
+      if (used === before + 1) single++;
+    }
+    // 256 layers accept at once with probability 97.78 % (Marsaglia & Tsang's tables).
+    expect(Math.abs(single / 100_000 - 0.9778)).toBeLessThan(0.003);
+    expect(used / 100_000).toBeLessThan(1.05);
   });
 });
