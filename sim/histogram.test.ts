@@ -157,3 +157,57 @@ describe("LogHistogram", () => {
     expect(h.count).toBe(0);
   });
 });
+
+describe("LogHistogram buckets", () => {
+  /** The bucket a single recorded value lands in, from the histogram's own JSON. */
+  function bucketOf(x: number, options = {}): number {
+    const h = new LogHistogram(options);
+    h.record(x);
+    return h.toJSON().buckets[0][0];
+  }
+
+  it("puts x in the bucket i with γ^(i-1) < x <= γ^i, from 1e-12 to 1e20, with the range clamped", () => {
+    for (const relativeError of [0.01, 0.001, 0.05]) {
+      const gamma = (1 + relativeError) / (1 - relativeError);
+      const h = new LogHistogram({ relativeError });
+      const minIndex = Math.ceil(Math.log(h.lowest) / Math.log(gamma));
+      const maxIndex = Math.ceil(Math.log(h.highest) / Math.log(gamma));
+      const rng = createStream(8, 0, `buckets/${relativeError}`);
+      for (let j = 0; j < 10_000; j++) {
+        const x = 1e-12 * Math.pow(1e32, rng.next());
+        const i = bucketOf(x, { relativeError });
+        if (i === minIndex) expect(x <= Math.pow(gamma, i) * (1 + 1e-12)).toBe(true);
+        else if (i === maxIndex) expect(x > Math.pow(gamma, i - 1) * (1 - 1e-12)).toBe(true);
+        else {
+          expect(x, `x=${x} in bucket ${i}`).toBeLessThanOrEqual(Math.pow(gamma, i) * (1 + 1e-12));
+          expect(x, `x=${x} in bucket ${i}`).toBeGreaterThan(Math.pow(gamma, i - 1) * (1 - 1e-12));
+        }
+      }
+    }
+  });
+
+  it("puts a bucket's upper bound in it and the next double above in the next", () => {
+    const gamma = 1.01 / 0.99;
+    for (const i of [-500, -1, 0, 1, 7, 100, 1000, 1700]) {
+      const edge = Math.pow(gamma, i);
+      expect(bucketOf(edge)).toBe(i);
+      const words = new BigUint64Array(new Float64Array([edge]).buffer);
+      words[0] += 1n; // the next double above
+      expect(bucketOf(new Float64Array(words.buffer)[0])).toBe(i + 1);
+    }
+  });
+
+  it("agrees with ceil(log(x) / log γ) away from bucket edges, also for ranges and accuracies without a lookup table", () => {
+    for (const options of [{}, { relativeError: 1e-5 }, { lowest: 1e-310, highest: 1e300 }]) {
+      const h = new LogHistogram(options);
+      const inv = 1 / Math.log((1 + h.relativeError) / (1 - h.relativeError));
+      const rng = createStream(9, 0, "agree");
+      for (let j = 0; j < 5_000; j++) {
+        const x = Math.pow(10, -8 + 24 * rng.next());
+        const exact = Math.log(x) * inv;
+        if (Math.abs(exact - Math.round(exact)) < 1e-9) continue; // too close to an edge to say
+        expect(bucketOf(x, options) === Math.ceil(exact), `x=${x}`).toBe(true); // === : 0 and -0 are one bucket
+      }
+    }
+  });
+});

@@ -39,6 +39,76 @@ export interface LogHistogramJSON {
 
 const INITIAL_SPAN = 64;
 
+/**
+ * Finding a value's bucket without a logarithm (Math.log is a call into C, about a third of the cost
+ * of record()). A positive double's high 32 bits are its exponent and the top 20 bits of its
+ * mantissa; the exponent and the M leading mantissa bits name a "slice" of the number line,
+ * [2^e·(1 + m/2^M), 2^e·(1 + (m+1)/2^M)), narrower (as a ratio) than a bucket when
+ * 2^-M < γ - 1 (M = 6 at α = 1 %). So a slice meets at most two buckets: a table gives the
+ * bucket of the slice's lower end, and one comparison with that bucket's upper bound settles
+ * it. The buckets are exactly those of the definition, (γ^(i-1), γ^i], with γ^i as Math.pow
+ * computes it. The table is shared by every histogram of one configuration (23 KB at the
+ * default one); an accuracy or range that would need more than TABLE_LIMIT entries uses the
+ * logarithm instead.
+ */
+interface BucketTable {
+  /** Slice key (high word >>> shift) minus keyBase → bucket of the slice's lower end. */
+  readonly keys: Int32Array;
+  /** upper[i - minIndex] = γ^i, the largest value in bucket i (Infinity for the last). */
+  readonly upper: Float64Array;
+  readonly shift: number;
+  readonly keyBase: number;
+}
+
+/** The most table memory (keys and bounds, in entries) worth spending; beyond it, Math.log. */
+const TABLE_LIMIT = 1 << 17;
+const tables = new Map<string, BucketTable | null>();
+const scratch = new Float64Array(1);
+const scratchWords = new Uint32Array(scratch.buffer);
+/** Which 32-bit word of a double holds the exponent: 1 on little-endian machines. */
+const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+
+function bucketTable(gamma: number, lowest: number, highest: number, minIndex: number, maxIndex: number): BucketTable | null {
+  const id = `${gamma}|${lowest}|${highest}`;
+  let table = tables.get(id);
+  if (table === undefined) {
+    table = buildBucketTable(gamma, lowest, highest, minIndex, maxIndex);
+    tables.set(id, table);
+  }
+  return table;
+}
+
+function buildBucketTable(gamma: number, lowest: number, highest: number, minIndex: number, maxIndex: number): BucketTable | null {
+  // Slices narrower than a bucket: 2^-M < γ - 1, strictly.
+  const m = Math.floor(-Math.log2(gamma - 1)) + 1;
+  if (!(m >= 0 && m <= 20) || !(lowest >= 2 ** -1000 && highest <= 2 ** 1000)) return null;
+  const eLow = Math.floor(Math.log2(lowest));
+  const eHigh = Math.floor(Math.log2(highest));
+  const slices = (eHigh - eLow + 1) << m;
+  const buckets = maxIndex - minIndex + 1;
+  if (slices + buckets > TABLE_LIMIT) return null;
+  const upper = new Float64Array(buckets);
+  for (let i = 0; i < buckets - 1; i++) upper[i] = Math.pow(gamma, minIndex + i);
+  upper[buckets - 1] = Infinity;
+  // The lower end of slice k: 2^(eLow + k div 2^M) · (1 + (k mod 2^M) / 2^M), exact in a double.
+  const sliceLow = (k: number): number => 2 ** (eLow + (k >> m)) * (1 + (k & ((1 << m) - 1)) / 2 ** m);
+  const keys = new Int32Array(slices);
+  let b = 0;
+  for (let k = 0; k < slices; k++) {
+    const low = sliceLow(k);
+    while (upper[b] < low) b++;
+    keys[k] = minIndex + b;
+  }
+  // The premise, checked rather than trusted to rounding: every value of slice k (below the
+  // next slice's lower end) is at most the upper bound of the bucket after keys[k].
+  for (let k = 0; k < slices; k++) {
+    const next = keys[k] - minIndex + 1;
+    if (next < buckets && upper[next] < sliceLow(k + 1)) return null;
+  }
+  const shift = 20 - m;
+  return { keys, upper, shift, keyBase: (eLow + 1023) << m };
+}
+
 export class LogHistogram {
   readonly relativeError: number;
   readonly lowest: number;
@@ -48,6 +118,7 @@ export class LogHistogram {
   private readonly invLogGamma: number;
   private readonly minIndex: number;
   private readonly maxIndex: number;
+  private readonly table: BucketTable | null;
 
   /** counts[k] is the count of bucket `base + k`. */
   private counts = new Float64Array(0);
@@ -74,6 +145,7 @@ export class LogHistogram {
     this.invLogGamma = 1 / Math.log(this.gamma);
     this.minIndex = Math.ceil(Math.log(lowest) * this.invLogGamma);
     this.maxIndex = Math.ceil(Math.log(highest) * this.invLogGamma);
+    this.table = bucketTable(this.gamma, lowest, highest, this.minIndex, this.maxIndex);
   }
 
   /** Values recorded, zeros included. */
@@ -108,7 +180,16 @@ export class LogHistogram {
   }
 
   record(x: number): void {
-    this.recordN(x, 1);
+    // The common case small enough to inline into a model's handler; zero and the values
+    // refused go the long way.
+    if (!(x > 0 && x < Infinity)) return this.recordN(x, 1);
+    this._count++;
+    this._sum += x;
+    if (x < this._min) this._min = x;
+    if (x > this._max) this._max = x;
+    const k = this.bucketOf(x) - this.base;
+    if (k >= 0 && k < this.counts.length) this.counts[k]++;
+    else this.addToNewBucket(k + this.base, 1);
   }
 
   /** Records `n` (a non-negative integer) occurrences of `x`. */
@@ -124,15 +205,31 @@ export class LogHistogram {
       this._zeroCount += n;
       return;
     }
-    let i = Math.ceil(Math.log(x) * this.invLogGamma);
-    if (i < this.minIndex) i = this.minIndex;
-    else if (i > this.maxIndex) i = this.maxIndex;
-    let k = i - this.base;
-    if (k < 0 || k >= this.counts.length) {
-      this.cover(i, i);
-      k = i - this.base;
-    }
-    this.counts[k] += n;
+    const k = this.bucketOf(x) - this.base;
+    if (k >= 0 && k < this.counts.length) this.counts[k] += n;
+    else this.addToNewBucket(k + this.base, n);
+  }
+
+  /** The bucket of a positive finite x: the i with γ^(i-1) < x <= γ^i, clamped to the range. */
+  private bucketOf(x: number): number {
+    const t = this.table;
+    if (t === null) return this.bucketByLog(x);
+    scratch[0] = x;
+    const key = (scratchWords[HIGH_WORD] >>> t.shift) - t.keyBase;
+    if (key < 0) return this.minIndex; // below the lowest binade: below `lowest`
+    if (key >= t.keys.length) return this.maxIndex; // above the highest binade
+    const i = t.keys[key];
+    return x > t.upper[i - this.minIndex] ? i + 1 : i;
+  }
+
+  private bucketByLog(x: number): number {
+    const i = Math.ceil(Math.log(x) * this.invLogGamma);
+    return i < this.minIndex ? this.minIndex : i > this.maxIndex ? this.maxIndex : i;
+  }
+
+  private addToNewBucket(i: number, n: number): void {
+    this.cover(i, i);
+    this.counts[i - this.base] += n;
   }
 
   /**
