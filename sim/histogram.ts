@@ -40,9 +40,9 @@ export interface LogHistogramJSON {
 const INITIAL_SPAN = 64;
 
 /**
- * Finding a value's bucket without a logarithm (Math.log is a call into C, about a third of the cost
- * of record()). A positive double's high 32 bits are its exponent and the top 20 bits of its
- * mantissa; the exponent and the M leading mantissa bits name a "slice" of the number line,
+ * Finding a value's bucket without a logarithm (Math.log is a call into C, about a third of
+ * the cost of record()). A positive double's high 32 bits are its exponent and the top 20 bits
+ * of its mantissa; the exponent and the M leading mantissa bits name a "slice" of the number line,
  * [2^e·(1 + m/2^M), 2^e·(1 + (m+1)/2^M)), narrower (as a ratio) than a bucket when
  * 2^-M < γ - 1 (M = 6 at α = 1 %). So a slice meets at most two buckets: a table gives the
  * bucket of the slice's lower end, and one comparison with that bucket's upper bound settles
