@@ -260,3 +260,90 @@ describe("Simulation: errors", () => {
     expect(() => sim.run()).toThrow(/already running/);
   });
 });
+
+describe("Simulation: the queue against a model", () => {
+  type Op = { kind: "schedule"; delay: number; payload: boolean } | { kind: "cancel"; pick: number } | { kind: "run"; span: number } | { kind: "step" };
+  const op = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ kind: fc.constant("schedule" as const), delay: fc.integer({ min: 0, max: 6 }), payload: fc.boolean() }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant("cancel" as const), pick: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant("run" as const), span: fc.integer({ min: 0, max: 4 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant("step" as const) }) },
+  );
+
+  it("fires in (time, insertion) order through schedules, cancels, run(until) and step, with many ties", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops: Op[]) => {
+        const sim = new Simulation();
+        const fired: Array<[number, number, string | undefined]> = [];
+        const h = sim.on<string | undefined>((arg, payload) => fired.push([sim.now, arg, payload]));
+        // The model: pending events as (time, insertion number), sorted on each use.
+        type Entry = { t: number; n: number; id: EventId; payload: string | undefined };
+        let pending: Entry[] = [];
+        const want: Array<[number, number, string | undefined]> = [];
+        let now = 0;
+        let n = 0;
+        let cancelled = 0;
+        const fire = (e: Entry): void => {
+          now = e.t;
+          want.push([e.t, e.n, e.payload]);
+        };
+        const byKey = (a: Entry, b: Entry): number => a.t - b.t || a.n - b.n;
+        const everIssued: EventId[] = [];
+        for (const o of ops) {
+          if (o.kind === "schedule") {
+            const payload = o.payload ? `p${n}` : undefined;
+            const id = sim.schedule(o.delay, h, n, payload);
+            everIssued.push(id);
+            pending.push({ t: now + o.delay, n, id, payload });
+            n++;
+          } else if (o.kind === "cancel") {
+            if (everIssued.length === 0) continue;
+            const id = everIssued[o.pick % everIssued.length];
+            const wasPending = pending.some((e) => e.id === id);
+            expect(sim.cancel(id)).toBe(wasPending);
+            if (wasPending) cancelled++;
+            pending = pending.filter((e) => e.id !== id);
+          } else if (o.kind === "run") {
+            const until = now + o.span;
+            sim.run(until);
+            pending.sort(byKey);
+            while (pending.length > 0 && pending[0].t <= until) fire(pending.shift() as Entry);
+            now = until;
+          } else {
+            pending.sort(byKey);
+            const e = pending.shift();
+            expect(sim.step()).toBe(e !== undefined);
+            if (e) fire(e);
+          }
+          expect(sim.now).toBe(now);
+          expect(sim.pending).toBe(pending.length);
+          expect(sim.eventsProcessed).toBe(want.length);
+        }
+        sim.run();
+        pending.sort(byKey).forEach(fire);
+        expect(fired).toEqual(want);
+        expect(sim.eventsProcessed).toBe(n - cancelled);
+        expect(sim.pending).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("keeps FIFO order among thousands of equal times as the queue grows and is compacted", () => {
+    const sim = new Simulation();
+    const fired: number[] = [];
+    const h = sim.on((arg) => fired.push(arg));
+    const ids: EventId[] = [];
+    // 6000 events at three instants, scheduled round-robin; then four in five of the events at
+    // 20 and 30 cancelled, more than stay pending, so the queue is compacted.
+    const instant = (i: number): number => [30, 10, 20][i % 3];
+    const kept = (i: number): boolean => instant(i) === 10 || i % 10 < 2;
+    for (let i = 0; i < 6000; i++) ids.push(sim.scheduleAt(instant(i), h, i));
+    for (let i = 0; i < 6000; i++) if (!kept(i)) expect(sim.cancel(ids[i])).toBe(true);
+    expect(sim.pending).toBe(2800);
+    sim.run();
+    const at = (t: number): number[] => Array.from({ length: 6000 }, (_, i) => i).filter((i) => instant(i) === t && kept(i));
+    expect(fired).toEqual([...at(10), ...at(20), ...at(30)]);
+    expect(sim.eventsProcessed).toBe(2800);
+  });
+});

@@ -1,4 +1,3 @@
-import { EventHeap } from "./heap.js";
 import { MAX_NANOS, formatDuration } from "./time.js";
 import type { Nanos } from "./time.js";
 
@@ -14,22 +13,31 @@ export type EventId = number & { readonly __eventId: true };
 export type Handler<T = unknown> = (arg: number, payload: T) => void;
 
 /**
- * Slots hold what an event carries (handler, numeric argument, payload) so the heap moves only
- * (time, seq, slot). A slot's argument and state sit side by side in one Float64Array (one
- * cache line to read when an event fires, which matters with a million events pending); the
- * state is FREE, CANCELLED, or 2·handler + (1 if a payload is stored), so the payload array is
- * only touched by events that carry one. An EventId is `generation * SLOT_LIMIT + slot`; the per-slot generation
- * changes whenever the slot is reused, so a stale id cannot cancel a later event. Generations
- * wrap after 2^29 reuses of one slot: a stale id would have to be held across exactly a
- * multiple of 536,870,912 reuses of its slot to collide.
+ * Slots hold what an event carries, so the queue moves only (time, slot). A slot is four
+ * doubles side by side in one Float64Array — numeric argument, state, sequence number,
+ * generation — so scheduling writes one cache line and firing reads it, which matters with a
+ * million events pending. The state is FREE, CANCELLED, or 2·handler + (1 if a payload is
+ * stored), so the payload array is only touched by events that carry one. The sequence number
+ * is the event's insertion order: the queue's tie-break between equal times.
+ *
+ * An EventId is `generation * SLOT_LIMIT + slot`; the per-slot generation changes whenever the
+ * slot is reused, so a stale id cannot cancel a later event. Generations wrap after 2^29 reuses
+ * of one slot: a stale id would have to be held across exactly a multiple of 536,870,912 reuses
+ * of its slot to collide.
  */
 const SLOT_LIMIT = 2 ** 24;
 const GEN_MASK = 2 ** 29 - 1;
 const FREE = -1;
 const CANCELLED = -2;
+/** Offsets within a slot's four doubles. */
+const ARG = 0;
+const STATE = 1;
+const SEQ = 2;
+const GEN = 3;
 
-/** Rebuild the heap without cancelled entries once they are this many and outnumber the live. */
+/** Rebuild the queue without cancelled entries once they are this many and outnumber the live. */
 const COMPACT_MIN = 1024;
+const INITIAL_CAPACITY = 1024;
 
 /**
  * The discrete-event kernel: a clock in integer nanoseconds and a queue of events keyed by
@@ -40,35 +48,42 @@ const COMPACT_MIN = 1024;
  *
  * Times passed to schedule/scheduleAt are rounded to the nearest nanosecond, so the clock is
  * always an integer (a sampled 1234.6 ns delay fires at +1235 ns).
+ *
+ * The event queue is a binary min-heap over two typed arrays, times and slots, keyed by
+ * (time, the slot's sequence number). It is EventHeap's algorithm (Floyd's bottom-up deletion)
+ * with the sequence numbers kept in the slots instead of moved along in a third array: they
+ * are read only when two times tie, so each level of a sift moves 12 bytes instead of 20 —
+ * with a million events pending, fewer cache misses (on the hold model, 700 → 500 ns per
+ * event). schedule() and run() are on every model's hot path and are kept small, with the
+ * rare work (errors, growth, payloads) in separate methods: V8 inlines what a handler calls
+ * only within a budget of bytecode, and a call it does not inline costs a frame and boxes the
+ * doubles passed.
  */
 export class Simulation {
   private _now: Nanos = 0;
-  private readonly heap = new EventHeap(1024);
   private readonly handlers: Handler<unknown>[] = [];
 
-  /** [2·slot] = numeric argument, [2·slot + 1] = state (see SLOT_LIMIT's comment). */
-  private slotData: Float64Array;
-  private slotGen: Int32Array;
-  private slotPayload: unknown[];
-  private freeSlots: Int32Array;
+  /** The queue: times[i] and slot heapSlots[i] for i < size, a heap on (time, slot's seq). */
+  private times = new Float64Array(INITIAL_CAPACITY);
+  private heapSlots = new Int32Array(INITIAL_CAPACITY);
+  private size = 0;
+
+  /**
+   * [4·slot + ARG | STATE | SEQ | GEN], see SLOT_LIMIT's comment. A slot is read only once
+   * insert() has filled it, so new ones start as zeros (generation 0: the first id is 1·2^24).
+   */
+  private slots = new Float64Array(4 * INITIAL_CAPACITY);
+  private slotPayload: unknown[] = new Array<unknown>(INITIAL_CAPACITY).fill(undefined);
+  private freeSlots = new Int32Array(INITIAL_CAPACITY);
   private freeCount = 0;
   private slotsUsed = 0;
 
-  private live = 0;
-  private cancelledInHeap = 0;
-  private processed = 0;
+  /** Events ever scheduled; the next one's sequence number. */
+  private scheduled = 0;
+  private cancelledInQueue = 0;
+  private cancelledTotal = 0;
   private running = false;
   private stopRequested = false;
-
-  constructor() {
-    const cap = 1024;
-    this.slotData = new Float64Array(2 * cap);
-    for (let i = 0; i < cap; i++) this.slotData[2 * i + 1] = FREE;
-    this.slotGen = new Int32Array(cap);
-    this.freeSlots = new Int32Array(cap);
-    // Filled, not sized, so V8 keeps it a packed array.
-    this.slotPayload = new Array<unknown>(cap).fill(undefined);
-  }
 
   /** The current simulated time. */
   get now(): Nanos {
@@ -77,12 +92,13 @@ export class Simulation {
 
   /** Events scheduled and neither fired nor cancelled. */
   get pending(): number {
-    return this.live;
+    return this.size - this.cancelledInQueue;
   }
 
   /** Events fired so far (cancelled ones not counted). */
   get eventsProcessed(): number {
-    return this.processed;
+    // Every event scheduled is pending, was cancelled, or has fired: no counter on the hot path.
+    return this.scheduled - this.cancelledTotal - this.pending;
   }
 
   /** Registers a handler; call once per kind of event, at set-up, not per event. */
@@ -95,44 +111,33 @@ export class Simulation {
   /** Schedules `handler(arg, payload)` after `delay` ns (>= 0, finite). */
   schedule<T>(delay: Nanos, handler: HandlerId<T>, arg = 0, payload?: NoInfer<T>): EventId {
     const time = this._now + delay;
-    if (!(delay >= 0 && time <= MAX_NANOS)) {
-      throw new RangeError(
-        delay < 0
-          ? `Simulation.schedule: negative delay ${delay} ns`
-          : `Simulation.schedule: delay ${delay} ns is not finite or goes past the last exact time`,
-      );
-    }
+    if (!(delay >= 0 && time <= MAX_NANOS)) throw badDelay(delay);
     return this.insert(Math.round(time), handler, arg, payload);
   }
 
   /** Schedules `handler(arg, payload)` at absolute time `time` (>= now, finite). */
   scheduleAt<T>(time: Nanos, handler: HandlerId<T>, arg = 0, payload?: NoInfer<T>): EventId {
-    if (!(time >= this._now && time <= MAX_NANOS)) {
-      throw new RangeError(
-        time < this._now
-          ? `Simulation.scheduleAt: time ${time} ns is in the past (now is ${this._now} ns, ${formatDuration(this._now)})`
-          : `Simulation.scheduleAt: time ${time} ns is not finite or past the last exact time`,
-      );
-    }
+    if (!(time >= this._now && time <= MAX_NANOS)) throw badTime(time, this._now);
     return this.insert(Math.round(time), handler, arg, payload);
   }
 
   /**
    * Cancels a pending event. Returns true if it was pending, false if it already fired, was
-   * already cancelled, or the id is not one of ours. The entry stays in the heap until it
-   * surfaces (or until cancelled entries outnumber live ones and the heap is compacted).
+   * already cancelled, or the id is not one of ours. The entry stays in the queue until it
+   * surfaces (or until cancelled entries outnumber live ones and the queue is compacted).
    */
   cancel(id: EventId): boolean {
     if (!(id >= 0) || !Number.isInteger(id)) return false;
     const slot = id % SLOT_LIMIT;
     if (slot >= this.slotsUsed) return false;
     const gen = (id - slot) / SLOT_LIMIT;
-    if (this.slotGen[slot] !== gen || this.slotData[2 * slot + 1] < 0) return false;
-    this.slotData[2 * slot + 1] = CANCELLED;
+    const b = 4 * slot;
+    if (this.slots[b + GEN] !== gen || this.slots[b + STATE] < 0) return false;
+    this.slots[b + STATE] = CANCELLED;
     this.slotPayload[slot] = undefined;
-    this.live--;
-    this.cancelledInHeap++;
-    if (this.cancelledInHeap >= COMPACT_MIN && this.cancelledInHeap > this.live) this.compact();
+    this.cancelledInQueue++;
+    this.cancelledTotal++;
+    if (this.cancelledInQueue >= COMPACT_MIN && this.cancelledInQueue > this.pending) this.compact();
     return true;
   }
 
@@ -148,28 +153,24 @@ export class Simulation {
     }
     this.running = true;
     this.stopRequested = false;
-    const heap = this.heap;
     const handlers = this.handlers;
     try {
-      while (heap.size > 0 && heap.peekTime() <= until) {
-        const slot = heap.pop();
-        const data = this.slotData;
-        const state = data[2 * slot + 1];
-        data[2 * slot + 1] = FREE;
+      while (this.size > 0 && this.times[0] <= until) {
+        const time = this.times[0];
+        const slot = this.popTop();
+        const slots = this.slots;
+        const b = 4 * slot;
+        const state = slots[b + STATE];
+        slots[b + STATE] = FREE;
         this.freeSlots[this.freeCount++] = slot;
         if (state === CANCELLED) {
-          this.cancelledInHeap--;
+          this.cancelledInQueue--;
           continue;
         }
-        this.live--;
-        let payload: unknown;
-        if ((state & 1) === 1) {
-          payload = this.slotPayload[slot];
-          this.slotPayload[slot] = undefined;
-        }
-        this._now = heap.lastTime;
-        this.processed++;
-        handlers[state >> 1](data[2 * slot], payload);
+        this._now = time;
+        // The handler may schedule, and reuse this slot at once: read what it needs first.
+        if ((state & 1) === 0) handlers[state >> 1](slots[b + ARG], undefined);
+        else handlers[state >> 1](slots[b + ARG], this.takePayload(slot));
         if (this.stopRequested) return;
       }
       if (until !== Infinity && until > this._now) this._now = until;
@@ -187,22 +188,20 @@ export class Simulation {
   /** Processes the next event, if any; returns whether one was processed. */
   step(): boolean {
     if (this.running) throw new Error("Simulation.step: called from inside a handler");
-    const heap = this.heap;
-    while (heap.size > 0) {
-      const slot = heap.pop();
-      const state = this.slotData[2 * slot + 1];
-      this.slotData[2 * slot + 1] = FREE;
+    while (this.size > 0) {
+      const time = this.times[0];
+      const slot = this.popTop();
+      const b = 4 * slot;
+      const state = this.slots[b + STATE];
+      this.slots[b + STATE] = FREE;
       this.freeSlots[this.freeCount++] = slot;
       if (state === CANCELLED) {
-        this.cancelledInHeap--;
+        this.cancelledInQueue--;
         continue;
       }
-      this.live--;
-      const arg = this.slotData[2 * slot];
-      const payload = this.slotPayload[slot];
-      this.slotPayload[slot] = undefined;
-      this._now = heap.lastTime;
-      this.processed++;
+      const arg = this.slots[b + ARG];
+      const payload = (state & 1) === 1 ? this.takePayload(slot) : undefined;
+      this._now = time;
       this.running = true;
       try {
         this.handlers[state >> 1](arg, payload);
@@ -217,71 +216,201 @@ export class Simulation {
 
   /** Time of the next pending event, or Infinity if none. */
   peekTime(): Nanos {
-    const heap = this.heap;
     // Discard cancelled entries at the top so the answer is a live event's time.
-    while (heap.size > 0 && this.slotData[2 * heap.peekValue() + 1] === CANCELLED) {
-      const slot = heap.pop();
-      this.slotData[2 * slot + 1] = FREE;
+    while (this.size > 0 && this.slots[4 * this.heapSlots[0] + STATE] === CANCELLED) {
+      const slot = this.popTop();
+      this.slots[4 * slot + STATE] = FREE;
       this.freeSlots[this.freeCount++] = slot;
-      this.cancelledInHeap--;
+      this.cancelledInQueue--;
     }
-    return heap.peekTime();
+    return this.size > 0 ? this.times[0] : Infinity;
   }
 
   private insert(time: number, handler: number, arg: number, payload: unknown): EventId {
-    if (this.handlers[handler] === undefined) {
-      throw new RangeError(`Simulation: unknown handler id ${handler} (register it with on())`);
+    if (this.handlers[handler] === undefined) throw unknownHandler(handler);
+    const slot = this.freeCount > 0 ? this.freeSlots[--this.freeCount] : this.newSlot();
+    const slots = this.slots;
+    const b = 4 * slot;
+    const gen = (slots[b + GEN] + 1) & GEN_MASK;
+    slots[b + ARG] = arg;
+    slots[b + STATE] = payload === undefined ? 2 * handler : this.storePayload(slot, handler, payload);
+    slots[b + SEQ] = this.scheduled++;
+    slots[b + GEN] = gen;
+    // Sift up. The new entry's sequence number is the largest so far, so on equal times it
+    // never passes its parent: comparing times suffices.
+    let i = this.size;
+    if (i === this.times.length) this.growQueue();
+    this.size = i + 1;
+    const times = this.times;
+    const heapSlots = this.heapSlots;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pt = times[p];
+      if (pt <= time) break;
+      times[i] = pt;
+      heapSlots[i] = heapSlots[p];
+      i = p;
     }
-    let slot: number;
-    if (this.freeCount > 0) {
-      slot = this.freeSlots[--this.freeCount];
-    } else {
-      slot = this.slotsUsed;
-      if (slot === this.slotGen.length) this.growSlots();
-      this.slotsUsed = slot + 1;
-    }
-    const gen = (this.slotGen[slot] + 1) & GEN_MASK;
-    this.slotGen[slot] = gen;
-    const data = this.slotData;
-    data[2 * slot] = arg;
-    if (payload !== undefined) {
-      this.slotPayload[slot] = payload;
-      data[2 * slot + 1] = 2 * handler + 1;
-    } else {
-      data[2 * slot + 1] = 2 * handler;
-    }
-    this.heap.push(time, slot);
-    this.live++;
+    times[i] = time;
+    heapSlots[i] = slot;
     return (gen * SLOT_LIMIT + slot) as EventId;
   }
 
+  /**
+   * Removes the earliest entry and returns its slot (the caller has read its time). Floyd's
+   * bottom-up deletion: walk the hole at the root down to a leaf along the smaller child (one
+   * key comparison per level), then sift the former last entry up from there; it is almost
+   * always large, so it rarely climbs.
+   */
+  private popTop(): number {
+    const times = this.times;
+    const heapSlots = this.heapSlots;
+    const top = heapSlots[0];
+    const n = --this.size;
+    if (n === 0) return top;
+    const slots = this.slots;
+    const t = times[n];
+    const s = heapSlots[n];
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      const d = c + 1;
+      if (d < n) {
+        const ct = times[c];
+        const dt = times[d];
+        if (dt < ct || (dt === ct && slots[4 * heapSlots[d] + SEQ] < slots[4 * heapSlots[c] + SEQ])) c = d;
+      }
+      times[i] = times[c];
+      heapSlots[i] = heapSlots[c];
+      i = c;
+    }
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pt = times[p];
+      if (pt < t || (pt === t && slots[4 * heapSlots[p] + SEQ] < slots[4 * s + SEQ])) break;
+      times[i] = pt;
+      heapSlots[i] = heapSlots[p];
+      i = p;
+    }
+    times[i] = t;
+    heapSlots[i] = s;
+    return top;
+  }
+
+  /** Keeps an event's payload; returns the slot state that says it has one. */
+  private storePayload(slot: number, handler: number, payload: unknown): number {
+    this.slotPayload[slot] = payload;
+    return 2 * handler + 1;
+  }
+
+  private takePayload(slot: number): unknown {
+    const payload = this.slotPayload[slot];
+    this.slotPayload[slot] = undefined;
+    return payload;
+  }
+
+  /** A never-used slot, growing the slot arrays if they are full. */
+  private newSlot(): number {
+    const slot = this.slotsUsed;
+    if (slot === this.freeSlots.length) this.growSlots();
+    this.slotsUsed = slot + 1;
+    return slot;
+  }
+
   private growSlots(): void {
-    const old = this.slotGen.length;
+    const old = this.freeSlots.length;
     if (old >= SLOT_LIMIT) {
       throw new RangeError(`Simulation: more than ${SLOT_LIMIT} events pending at once`);
     }
     const cap = Math.min(old * 2, SLOT_LIMIT);
-    const data = new Float64Array(2 * cap);
-    data.set(this.slotData);
-    for (let i = old; i < cap; i++) data[2 * i + 1] = FREE;
-    const gen = new Int32Array(cap);
-    gen.set(this.slotGen);
+    const slots = new Float64Array(4 * cap);
+    slots.set(this.slots);
     const free = new Int32Array(cap);
     free.set(this.freeSlots);
-    this.slotData = data;
-    this.slotGen = gen;
+    this.slots = slots;
     this.freeSlots = free;
     for (let i = old; i < cap; i++) this.slotPayload.push(undefined);
   }
 
-  private compact(): void {
-    const data = this.slotData;
-    this.heap.removeWhere((slot) => {
-      if (data[2 * slot + 1] !== CANCELLED) return false;
-      data[2 * slot + 1] = FREE;
-      this.freeSlots[this.freeCount++] = slot;
-      return true;
-    });
-    this.cancelledInHeap = 0;
+  private growQueue(): void {
+    const cap = this.times.length * 2;
+    const times = new Float64Array(cap);
+    times.set(this.times);
+    const heapSlots = new Int32Array(cap);
+    heapSlots.set(this.heapSlots);
+    this.times = times;
+    this.heapSlots = heapSlots;
   }
+
+  /** Drops the cancelled entries and rebuilds the heap in O(n); FIFO order is unchanged. */
+  private compact(): void {
+    const times = this.times;
+    const heapSlots = this.heapSlots;
+    const slots = this.slots;
+    let w = 0;
+    for (let r = 0; r < this.size; r++) {
+      const slot = heapSlots[r];
+      if (slots[4 * slot + STATE] === CANCELLED) {
+        slots[4 * slot + STATE] = FREE;
+        this.freeSlots[this.freeCount++] = slot;
+        continue;
+      }
+      times[w] = times[r];
+      heapSlots[w] = slot;
+      w++;
+    }
+    this.size = w;
+    this.cancelledInQueue = 0;
+    for (let i = (w >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  /** Is entry a before entry b in (time, sequence) order? */
+  private before(a: number, b: number): boolean {
+    const ta = this.times[a];
+    const tb = this.times[b];
+    return ta < tb || (ta === tb && this.slots[4 * this.heapSlots[a] + SEQ] < this.slots[4 * this.heapSlots[b] + SEQ]);
+  }
+
+  private siftDown(start: number): void {
+    const n = this.size;
+    let i = start;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && this.before(c + 1, c)) c++;
+      if (!this.before(c, i)) break;
+      this.swap(i, c);
+      i = c;
+    }
+  }
+
+  private swap(a: number, b: number): void {
+    const t = this.times[a];
+    this.times[a] = this.times[b];
+    this.times[b] = t;
+    const s = this.heapSlots[a];
+    this.heapSlots[a] = this.heapSlots[b];
+    this.heapSlots[b] = s;
+  }
+}
+
+function badDelay(delay: number): RangeError {
+  return new RangeError(
+    delay < 0
+      ? `Simulation.schedule: negative delay ${delay} ns`
+      : `Simulation.schedule: delay ${delay} ns is not finite or goes past the last exact time`,
+  );
+}
+
+function badTime(time: number, now: number): RangeError {
+  return new RangeError(
+    time < now
+      ? `Simulation.scheduleAt: time ${time} ns is in the past (now is ${now} ns, ${formatDuration(now)})`
+      : `Simulation.scheduleAt: time ${time} ns is not finite or past the last exact time`,
+  );
+}
+
+function unknownHandler(handler: number): RangeError {
+  return new RangeError(`Simulation: unknown handler id ${handler} (register it with on())`);
 }

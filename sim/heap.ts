@@ -3,9 +3,13 @@
  *
  * The sequence number breaks ties between equal times in insertion order, so events scheduled
  * for the same instant fire FIFO — the property that makes a simulation reproducible. Each
- * entry carries one int32 `value` (the Simulation stores a slot index there); the heap knows
- * nothing else about events. Keys and values live in parallel typed arrays that double when
- * full, so a push or pop allocates nothing.
+ * entry carries one int32 `value`; the heap knows nothing else about it. Keys and values live
+ * in parallel typed arrays that double when full, so a push or pop allocates nothing.
+ *
+ * Simulation runs this same algorithm on its own arrays, with one difference: its values are
+ * slots that hold the sequence number already, so it moves (time, slot) and reads a slot's
+ * sequence number only when times tie — a third less memory traffic per level, which pays with
+ * a million events pending.
  *
  * A 4-ary heap (half the depth) and interleaved (time, seq) storage were measured on the hold
  * model at 1k, 100k and 1M entries and were no faster than this binary heap with bottom-up
