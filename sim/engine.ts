@@ -1,4 +1,4 @@
-import { MAX_NANOS, formatDuration } from "./time.js";
+import { formatDuration } from "./time.js";
 import type { Nanos } from "./time.js";
 
 /**
@@ -26,7 +26,6 @@ export type Handler<T = unknown> = (arg: number, payload: T) => void;
  * of its slot to collide.
  */
 const SLOT_LIMIT = 2 ** 24;
-const GEN_MASK = 2 ** 29 - 1;
 const FREE = -1;
 const CANCELLED = -2;
 /** Offsets within a slot's four doubles. */
@@ -57,7 +56,8 @@ const INITIAL_CAPACITY = 1024;
  * event). schedule() and run() are on every model's hot path and are kept small, with the
  * rare work (errors, growth, payloads) in separate methods: V8 inlines what a handler calls
  * only within a budget of bytecode, and a call it does not inline costs a frame and boxes the
- * doubles passed.
+ * doubles passed. For the same reason the hot methods write slot offsets and limits as
+ * literals, with the constant's name beside: a module constant costs bytecode at each use.
  */
 export class Simulation {
   private _now: Nanos = 0;
@@ -111,13 +111,13 @@ export class Simulation {
   /** Schedules `handler(arg, payload)` after `delay` ns (>= 0, finite). */
   schedule<T>(delay: Nanos, handler: HandlerId<T>, arg = 0, payload?: NoInfer<T>): EventId {
     const time = this._now + delay;
-    if (!(delay >= 0 && time <= MAX_NANOS)) throw badDelay(delay);
+    if (!(delay >= 0 && time <= 9007199254740991)) throw badDelay(delay); // MAX_NANOS
     return this.insert(Math.round(time), handler, arg, payload);
   }
 
   /** Schedules `handler(arg, payload)` at absolute time `time` (>= now, finite). */
   scheduleAt<T>(time: Nanos, handler: HandlerId<T>, arg = 0, payload?: NoInfer<T>): EventId {
-    if (!(time >= this._now && time <= MAX_NANOS)) throw badTime(time, this._now);
+    if (!(time >= this._now && time <= 9007199254740991)) throw badTime(time, this._now); // MAX_NANOS
     return this.insert(Math.round(time), handler, arg, payload);
   }
 
@@ -160,17 +160,18 @@ export class Simulation {
         const slot = this.popTop();
         const slots = this.slots;
         const b = 4 * slot;
-        const state = slots[b + STATE];
-        slots[b + STATE] = FREE;
+        const state = slots[b + 1]; // STATE
+        slots[b + 1] = -1; // FREE
         this.freeSlots[this.freeCount++] = slot;
-        if (state === CANCELLED) {
+        if (state === -2) {
+          // CANCELLED
           this.cancelledInQueue--;
           continue;
         }
         this._now = time;
         // The handler may schedule, and reuse this slot at once: read what it needs first.
-        if ((state & 1) === 0) handlers[state >> 1](slots[b + ARG], undefined);
-        else handlers[state >> 1](slots[b + ARG], this.takePayload(slot));
+        if ((state & 1) === 0) handlers[state >> 1](slots[b], undefined);
+        else handlers[state >> 1](slots[b], this.takePayload(slot));
         if (this.stopRequested) return;
       }
       if (until !== Infinity && until > this._now) this._now = until;
@@ -231,18 +232,17 @@ export class Simulation {
     const slot = this.freeCount > 0 ? this.freeSlots[--this.freeCount] : this.newSlot();
     const slots = this.slots;
     const b = 4 * slot;
-    const gen = (slots[b + GEN] + 1) & GEN_MASK;
-    slots[b + ARG] = arg;
-    slots[b + STATE] = payload === undefined ? 2 * handler : this.storePayload(slot, handler, payload);
-    slots[b + SEQ] = this.scheduled++;
-    slots[b + GEN] = gen;
+    const gen = (slots[b + 3] + 1) & 0x1fffffff; // GEN, wrapping at 2^29
+    slots[b] = arg; // ARG
+    slots[b + 1] = payload === undefined ? 2 * handler : this.storePayload(slot, handler, payload); // STATE
+    slots[b + 2] = this.scheduled++; // SEQ
+    slots[b + 3] = gen;
     // Sift up. The new entry's sequence number is the largest so far, so on equal times it
-    // never passes its parent: comparing times suffices.
-    let i = this.size;
-    if (i === this.times.length) this.growQueue();
-    this.size = i + 1;
+    // never passes its parent: comparing times suffices. (The queue has room: it grows with
+    // the slots, and holds at most one entry per slot in use.)
     const times = this.times;
     const heapSlots = this.heapSlots;
+    let i = this.size++;
     while (i > 0) {
       const p = (i - 1) >> 1;
       const pt = times[p];
@@ -253,7 +253,7 @@ export class Simulation {
     }
     times[i] = time;
     heapSlots[i] = slot;
-    return (gen * SLOT_LIMIT + slot) as EventId;
+    return (gen * 16777216 + slot) as EventId; // SLOT_LIMIT
   }
 
   /**
@@ -279,7 +279,7 @@ export class Simulation {
       if (d < n) {
         const ct = times[c];
         const dt = times[d];
-        if (dt < ct || (dt === ct && slots[4 * heapSlots[d] + SEQ] < slots[4 * heapSlots[c] + SEQ])) c = d;
+        if (dt < ct || (dt === ct && slots[4 * heapSlots[d] + 2] < slots[4 * heapSlots[c] + 2])) c = d; // SEQ
       }
       times[i] = times[c];
       heapSlots[i] = heapSlots[c];
@@ -288,7 +288,7 @@ export class Simulation {
     while (i > 0) {
       const p = (i - 1) >> 1;
       const pt = times[p];
-      if (pt < t || (pt === t && slots[4 * heapSlots[p] + SEQ] < slots[4 * s + SEQ])) break;
+      if (pt < t || (pt === t && slots[4 * heapSlots[p] + 2] < slots[4 * s + 2])) break; // SEQ
       times[i] = pt;
       heapSlots[i] = heapSlots[p];
       i = p;
@@ -318,6 +318,7 @@ export class Simulation {
     return slot;
   }
 
+  /** Doubles the slots, and the queue with them (it holds at most one entry per slot). */
   private growSlots(): void {
     const old = this.freeSlots.length;
     if (old >= SLOT_LIMIT) {
@@ -328,19 +329,15 @@ export class Simulation {
     slots.set(this.slots);
     const free = new Int32Array(cap);
     free.set(this.freeSlots);
-    this.slots = slots;
-    this.freeSlots = free;
-    for (let i = old; i < cap; i++) this.slotPayload.push(undefined);
-  }
-
-  private growQueue(): void {
-    const cap = this.times.length * 2;
     const times = new Float64Array(cap);
     times.set(this.times);
     const heapSlots = new Int32Array(cap);
     heapSlots.set(this.heapSlots);
+    this.slots = slots;
+    this.freeSlots = free;
     this.times = times;
     this.heapSlots = heapSlots;
+    for (let i = old; i < cap; i++) this.slotPayload.push(undefined);
   }
 
   /** Drops the cancelled entries and rebuilds the heap in O(n); FIFO order is unchanged. */
