@@ -1,0 +1,151 @@
+/**
+ * The speed target of the engine: mm1 (M/M/1, λ = 0.9, μ = 1) with 2,000,000 customers, in
+ * customers per second, against SimPy on the same model and machine (the anchor script prints
+ * SimPy's customers per second, timing env.run() only).
+ *
+ *   node dist/bench/mm1.js [--customers N] [--runs R] [--simpy-runs S] [--python PATH] [--anchor FILE]
+ *
+ * Measures, on this machine, one after the other:
+ * - whole process: `svcsim exp mm1 ... --replications 1 --out <fresh dir>` as a child process,
+ *   wall time from spawn to exit (node start-up, module loading, the simulation, the CSV and
+ *   whatever else the command does — today it also draws the study's charts), R times;
+ * - in process: simulateMmc() alone, R times in this process; the first run is the cold one
+ *   (the JIT compiles as it goes), as in the command, the best is the warm one;
+ * - SimPy: the anchor, S times (about 20 s each).
+ * and prints the best and the median of each, the ratios, and the load average before and
+ * after (the machine is shared: compare figures taken at similar loads).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import { join, resolve } from "node:path";
+import { packageRoot } from "../experiments/paths.js";
+import { simulateMmc } from "../experiments/mm1.js";
+import { RandomStreams } from "../sim/random.js";
+
+interface Options {
+  customers: number;
+  runs: number;
+  simpyRuns: number;
+  python: string;
+  anchor: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const opts: Options = {
+    customers: 2_000_000,
+    runs: 5,
+    simpyRuns: 3,
+    python: "/usr/bin/python3",
+    anchor: resolve(packageRoot, "..", "shared", "anchors", "mm1_simpy.py"),
+  };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (value === undefined) throw new Error(`bench/mm1: ${flag} needs a value`);
+    if (flag === "--customers") opts.customers = positiveInteger(flag, value);
+    else if (flag === "--runs") opts.runs = positiveInteger(flag, value);
+    else if (flag === "--simpy-runs") opts.simpyRuns = positiveInteger(flag, value);
+    else if (flag === "--python") opts.python = value;
+    else if (flag === "--anchor") opts.anchor = value;
+    else throw new Error(`bench/mm1: unknown option ${flag}`);
+  }
+  return opts;
+}
+
+function positiveInteger(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`bench/mm1: ${flag} must be a positive integer, got ${text}`);
+  return n;
+}
+
+const LAMBDA = 0.9;
+const MU = 1;
+const SEED = 7;
+
+/** Seconds of wall time of one whole `svcsim exp mm1` process. */
+function wholeProcess(customers: number): number {
+  const out = mkdtempSync(join(os.tmpdir(), "svcsim-mm1-"));
+  try {
+    const args = [
+      resolve(packageRoot, "bin", "svcsim.js"),
+      "exp",
+      "mm1",
+      ...["--set", `lambda=${LAMBDA}`, "--set", `mu=${MU}`, "--set", "servers=1"],
+      ...["--set", `customers=${customers}`, "--set", "warmup=0", "--replications", "1", "--seed", String(SEED), "--out", out],
+    ];
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, args, { encoding: "utf8" });
+    const seconds = (performance.now() - t0) / 1000;
+    if (r.status !== 0 || !existsSync(join(out, "mm1.csv"))) throw new Error(`svcsim exp mm1 failed (status ${r.status}): ${r.stderr}`);
+    return seconds;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** Seconds of simulateMmc() alone, as the runner calls it for replication 0. */
+function inProcess(customers: number): number {
+  const t0 = performance.now();
+  simulateMmc({ lambda: LAMBDA, mu: MU, servers: 1, customers, warmup: 0 }, { streams: new RandomStreams(SEED, 0) });
+  return (performance.now() - t0) / 1000;
+}
+
+/** SimPy's customers per second, as the anchor prints them. */
+function simpy(opts: Options): number {
+  const r = spawnSync(opts.python, [opts.anchor, String(LAMBDA), String(MU), "1", String(opts.customers)], { encoding: "utf8" });
+  const match = /cust_per_s\s+([0-9.eE+-]+)/.exec(r.stdout ?? "");
+  if (r.status !== 0 || !match) {
+    throw new Error(`SimPy anchor failed (${opts.python} ${opts.anchor}, status ${r.status}): ${r.stderr || r.error?.message || r.stdout}`);
+  }
+  return Number(match[1]);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function load(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+}
+
+const rate = (n: number): string => `${(n / 1e6).toFixed(2)}M/s`;
+const ratio = (x: number): string => `×${x.toFixed(1)}`;
+
+function main(): void {
+  const opts = parseOptions(process.argv.slice(2));
+  if (!existsSync(opts.anchor)) throw new Error(`bench/mm1: no SimPy anchor at ${opts.anchor} (pass --anchor FILE)`);
+  const n = opts.customers;
+  const cpus = os.cpus();
+  const version = JSON.parse(readFileSync(resolve(packageRoot, "package.json"), "utf8")) as { version: string };
+  process.stdout.write(
+    `mm1 (λ=${LAMBDA}, μ=${MU}, c=1), ${n.toLocaleString("en-US")} customers — svcsim ${version.version}, node ${process.version}, ` +
+      `${cpus.length} × ${cpus[0]?.model.trim() ?? "?"}, load average ${load()}\n`,
+  );
+
+  // In process first, while this process has run nothing else: its first run is cold.
+  const inner = Array.from({ length: opts.runs }, () => inProcess(n));
+  process.stdout.write(`  in process    ${inner.map((s) => s.toFixed(3)).join(" ")} s (load ${load()})\n`);
+  const whole = Array.from({ length: opts.runs }, () => wholeProcess(n));
+  process.stdout.write(`  whole process ${whole.map((s) => s.toFixed(3)).join(" ")} s (load ${load()})\n`);
+  const sim = Array.from({ length: opts.simpyRuns }, () => simpy(opts));
+  process.stdout.write(`  SimPy         ${sim.map((r) => rate(r)).join(" ")} (load ${load()})\n\n`);
+
+  const simBest = Math.max(...sim);
+  const simMedian = median(sim);
+  const line = (what: string, best: number, med?: number): string =>
+    `  ${what.padEnd(30)} ${rate(best)} = ${ratio(best / simBest)} SimPy's best` +
+    (med === undefined ? "" : `; median ${rate(med)} = ${ratio(med / simMedian)} SimPy's median`) +
+    "\n";
+  process.stdout.write(`  ${"SimPy (env.run only)".padEnd(30)} best ${rate(simBest)}, median ${rate(simMedian)}\n`);
+  process.stdout.write(line("svcsim whole process, best", n / Math.min(...whole), n / median(whole)));
+  process.stdout.write(line("svcsim in process, cold", n / inner[0]));
+  process.stdout.write(line("svcsim in process, warm best", n / Math.min(...inner), n / median(inner)));
+  process.stdout.write(`  (target: whole process ×50)\n`);
+}
+
+main();
