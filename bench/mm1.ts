@@ -113,7 +113,7 @@ function load(): string {
     .join(" ");
 }
 
-const rate = (n: number): string => `${(n / 1e6).toFixed(2)}M/s`;
+const rate = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M/s` : `${(n / 1e3).toFixed(1)}k/s`);
 const ratio = (x: number): string => `×${x.toFixed(1)}`;
 
 function main(): void {
