@@ -52,7 +52,7 @@ const INITIAL_CAPACITY = 1024;
  * (time, the slot's sequence number). It is EventHeap's algorithm (Floyd's bottom-up deletion)
  * with the sequence numbers kept in the slots instead of moved along in a third array: they
  * are read only when two times tie, so each level of a sift moves 12 bytes instead of 20 —
- * with a million events pending, fewer cache misses (on the hold model, 700 → 500 ns per
+ * with a million events pending, fewer cache misses (on the hold model, 740 → 500 ns per
  * event). schedule() and run() are on every model's hot path and are kept small, with the
  * rare work (errors, growth, payloads) in separate methods: V8 inlines what a handler calls
  * only within a budget of bytecode, and a call it does not inline costs a frame and boxes the
