@@ -63,7 +63,7 @@ const MU = 1;
 const SEED = 7;
 
 /** Seconds of wall time of one whole `svcsim exp mm1` process. */
-function wholeProcess(customers: number): number {
+function wholeProcess(customers: number, charts: boolean): number {
   const out = mkdtempSync(join(os.tmpdir(), "svcsim-mm1-"));
   try {
     const args = [
@@ -72,6 +72,7 @@ function wholeProcess(customers: number): number {
       "mm1",
       ...["--set", `lambda=${LAMBDA}`, "--set", `mu=${MU}`, "--set", "servers=1"],
       ...["--set", `customers=${customers}`, "--set", "warmup=0", "--replications", "1", "--seed", String(SEED), "--out", out],
+      ...(charts ? [] : ["--no-charts"]),
     ];
     const t0 = performance.now();
     const r = spawnSync(process.execPath, args, { encoding: "utf8" });
@@ -130,8 +131,10 @@ function main(): void {
   // In process first, while this process has run nothing else: its first run is cold.
   const inner = Array.from({ length: opts.runs }, () => inProcess(n));
   process.stdout.write(`  in process    ${inner.map((s) => s.toFixed(3)).join(" ")} s (load ${load()})\n`);
-  const whole = Array.from({ length: opts.runs }, () => wholeProcess(n));
+  const whole = Array.from({ length: opts.runs }, () => wholeProcess(n, true));
   process.stdout.write(`  whole process ${whole.map((s) => s.toFixed(3)).join(" ")} s (load ${load()})\n`);
+  const bare = Array.from({ length: opts.runs }, () => wholeProcess(n, false));
+  process.stdout.write(`  whole, --no-charts ${bare.map((s) => s.toFixed(3)).join(" ")} s (load ${load()})\n`);
   const sim = Array.from({ length: opts.simpyRuns }, () => simpy(opts));
   process.stdout.write(`  SimPy         ${sim.map((r) => rate(r)).join(" ")} (load ${load()})\n\n`);
 
@@ -143,6 +146,7 @@ function main(): void {
     "\n";
   process.stdout.write(`  ${"SimPy (env.run only)".padEnd(30)} best ${rate(simBest)}, median ${rate(simMedian)}\n`);
   process.stdout.write(line("svcsim whole process, best", n / Math.min(...whole), n / median(whole)));
+  process.stdout.write(line("svcsim whole, --no-charts, best", n / Math.min(...bare), n / median(bare)));
   process.stdout.write(line("svcsim in process, cold", n / inner[0]));
   process.stdout.write(line("svcsim in process, warm best", n / Math.min(...inner), n / median(inner)));
   process.stdout.write(`  (target: whole process ×50)\n`);

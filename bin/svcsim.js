@@ -13,6 +13,8 @@ process.stdout.on("error", (err) => {
 // requests in flight), and the default 16 MiB semi-space makes V8 copy survivors over and
 // over. Set before anything big is loaded.
 v8.setFlagsFromString("--max-semi-space-size=64");
+// A larger inlining budget lets V8 inline the event engine into model handlers (6-8 % on mm1).
+v8.setFlagsFromString("--max-inlined-bytecode-size-cumulative=1400");
 
 const { main } = await import("../dist/experiments/cli.js");
 process.exitCode = await main(process.argv.slice(2));

@@ -55,6 +55,7 @@ interface ExpOptions {
   set: string[];
   quick?: boolean;
   tiny?: boolean;
+  charts: boolean;
   workers: number;
   shard?: string;
   out?: string;
@@ -71,6 +72,7 @@ async function runExperiment(name: string, opts: ExpOptions): Promise<void> {
     workers: opts.workers,
     shard: opts.shard,
     out: opts.out,
+    noCharts: !opts.charts,
   });
   process.stdout.write(`wrote ${result.csvPath}${result.resumed > 0 ? ` (${result.resumed} runs resumed)` : ""}\n`);
   for (const chart of result.charts) process.stdout.write(`wrote ${chart}\n`);
@@ -120,6 +122,7 @@ function buildProgram(): Command {
     .option("--workers <w>", "worker threads", integerOption("--workers", 1), 1)
     .option("--shard <i/n>", "run only shard I of N (0-based); join with `svcsim merge`")
     .option("--out <dir>", "output directory")
+    .option("--no-charts", "write only the CSV (draw the charts later with `svcsim plot`)")
     .action(runExperiment);
 
   program

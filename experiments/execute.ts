@@ -6,8 +6,13 @@ import { join } from "node:path";
 import { InputError } from "../sim/errors.js";
 import type { ExperimentDefinition } from "./definition.js";
 import { makePlan, parseShard, type PlanOptions } from "./plan.js";
-import { createTaskPool, type TaskPool } from "./pool.js";
+import type { TaskPool } from "./pool.js";
 import { progressFor } from "./progress.js";
+
+/** piscina is loaded only for a run that uses worker threads. */
+async function createTaskPool(workers: number): Promise<TaskPool> {
+  return (await import("./pool.js")).createTaskPool(workers);
+}
 import { experimentNames, loadExperiment } from "./registry.js";
 import { runPlan, type RunResult } from "./runner.js";
 
@@ -17,6 +22,8 @@ export interface ExecuteOptions extends PlanOptions {
   out?: string;
   /** An existing pool to use (the quick suite shares one across studies). */
   pool?: TaskPool;
+  /** Skip drawing the study's charts (`svcsim plot` draws them later from the CSV). */
+  noCharts?: boolean;
 }
 
 export interface ExecuteResult extends RunResult {
@@ -41,13 +48,13 @@ export async function executeExperiment(name: string, opts: ExecuteOptions): Pro
   const plan = makePlan(def, opts);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const outDir = opts.out ?? join("results", name);
-  const ownPool = opts.pool === undefined && (opts.workers ?? 1) > 1 ? createTaskPool(opts.workers ?? 1) : undefined;
+  const ownPool = opts.pool === undefined && (opts.workers ?? 1) > 1 ? await createTaskPool(opts.workers ?? 1) : undefined;
   const pool = opts.pool ?? ownPool;
   try {
-    const result = await runPlan(def, plan, { outDir, shard, execute: pool?.execute, progress: progressFor(name) });
+    const result = await runPlan(def, plan, { outDir, shard, execute: pool?.execute, progress: await progressFor(name) });
     // A shard's CSV has no summary rows: its charts are drawn after the merge.
     // vega is loaded only when there is something to draw.
-    const charts = shard === undefined && def.charts ? await (await import("./plot.js")).writeCharts(outDir, def.charts(result.rows)) : [];
+    const charts = shard === undefined && def.charts && !opts.noCharts ? await (await import("./plot.js")).writeCharts(outDir, def.charts(result.rows)) : [];
     return { ...result, def, charts };
   } finally {
     await ownPool?.close();
@@ -75,7 +82,7 @@ export function headlinesOf(result: ExecuteResult): string[] {
 export const QUICK_SUITE = ["first-packet-latency", "rolling-update-errors", "keepalive-fairness", "mm1"] as const;
 
 export async function runQuickSuite(workers: number, outRoot = "results"): Promise<ExecuteResult[]> {
-  const pool = workers > 1 ? createTaskPool(workers) : undefined;
+  const pool = workers > 1 ? await createTaskPool(workers) : undefined;
   const results: ExecuteResult[] = [];
   try {
     for (const name of QUICK_SUITE) {

@@ -1,5 +1,4 @@
 /** Progress of a run: a bar on a terminal (cli-progress), plain lines otherwise (CI, pipes). */
-import cliProgress from "cli-progress";
 
 export interface Progress {
   start(total: number, alreadyDone: number): void;
@@ -9,8 +8,10 @@ export interface Progress {
 
 export const silentProgress: Progress = { start() {}, tick() {}, stop() {} };
 
-export function progressFor(title: string, stream: NodeJS.WriteStream = process.stderr): Progress {
+export async function progressFor(title: string, stream: NodeJS.WriteStream = process.stderr): Promise<Progress> {
   if (stream.isTTY) {
+    // Loaded only for a terminal: pipes and CI get plain lines.
+    const { default: cliProgress } = await import("cli-progress");
     const bar = new cliProgress.SingleBar(
       { format: `${title} [{bar}] {value}/{total} {label}`, stream, hideCursor: true, clearOnComplete: false },
       cliProgress.Presets.shades_classic,
