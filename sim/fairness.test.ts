@@ -79,3 +79,11 @@ describe("other indices", () => {
     expect(jainIndex(new Float64Array([2, 2, 0, 0]))).toBe(0.5);
   });
 });
+
+describe("jainIndex with extreme magnitudes", () => {
+  it("does not underflow for tiny loads (found by fast-check: [6.46e-165, 0])", () => {
+    expect(jainIndex([6.46e-165, 0])).toBeCloseTo(0.5, 12);
+    expect(jainIndex([1e-300, 1e-300, 1e-300])).toBeCloseTo(1, 12);
+    expect(jainIndex([1e300, 1e300])).toBeCloseTo(1, 12);
+  });
+});

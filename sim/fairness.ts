@@ -22,13 +22,18 @@ export function jainIndex(loads: ArrayLike<number>): number {
   check(loads, "jainIndex");
   const n = loads.length;
   if (n === 0) return NaN;
+  // Scaled by the largest load, so that tiny loads do not underflow when squared (the index
+  // does not change with the scale).
+  let max = 0;
+  for (let i = 0; i < n; i++) if (loads[i] > max) max = loads[i];
+  if (max === 0) return 1;
   let sum = 0;
   let sq = 0;
   for (let i = 0; i < n; i++) {
-    sum += loads[i];
-    sq += loads[i] * loads[i];
+    const x = loads[i] / max;
+    sum += x;
+    sq += x * x;
   }
-  if (sq === 0) return 1;
   return (sum * sum) / (n * sq);
 }
 
