@@ -48,10 +48,11 @@ export async function executeExperiment(name: string, opts: ExecuteOptions): Pro
   const plan = makePlan(def, opts);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const outDir = opts.out ?? join("results", name);
-  const ownPool = opts.pool === undefined && (opts.workers ?? 1) > 1 ? await createTaskPool(opts.workers ?? 1) : undefined;
+  // N workers: this thread and N - 1 worker threads (this one has the study loaded already).
+  const ownPool = opts.pool === undefined && (opts.workers ?? 1) > 1 ? await createTaskPool((opts.workers ?? 1) - 1) : undefined;
   const pool = opts.pool ?? ownPool;
   try {
-    const result = await runPlan(def, plan, { outDir, shard, execute: pool?.execute, progress: await progressFor(name) });
+    const result = await runPlan(def, plan, { outDir, shard, execute: pool?.execute, poolLanes: pool?.lanes, progress: await progressFor(name) });
     // A shard's CSV has no summary rows: its charts are drawn after the merge.
     // vega is loaded only when there is something to draw.
     const charts = shard === undefined && def.charts && !opts.noCharts ? await (await import("./plot.js")).writeCharts(outDir, def.charts(result.rows)) : [];
@@ -82,7 +83,7 @@ export function headlinesOf(result: ExecuteResult): string[] {
 export const QUICK_SUITE = ["first-packet-latency", "rolling-update-errors", "keepalive-fairness", "mm1"] as const;
 
 export async function runQuickSuite(workers: number, outRoot = "results"): Promise<ExecuteResult[]> {
-  const pool = workers > 1 ? await createTaskPool(workers) : undefined;
+  const pool = workers > 1 ? await createTaskPool(workers - 1) : undefined;
   const results: ExecuteResult[] = [];
   try {
     for (const name of QUICK_SUITE) {

@@ -21,6 +21,12 @@ export interface RunPlanOptions {
   shard?: { index: number; count: number };
   /** Runs tasks elsewhere (a worker pool); in-process when absent. */
   execute?: (task: TaskInput) => Promise<Metrics>;
+  /**
+   * With `execute`: how many tasks to keep in flight there at once (workers × 2, so a worker
+   * always has its next task queued), while this thread runs tasks too. Without it, every
+   * task goes to `execute`.
+   */
+  poolLanes?: number;
   progress?: Progress;
 }
 
@@ -73,15 +79,40 @@ export async function runPlan(def: ExperimentDefinition, plan: Plan, options: Ru
   options.progress?.start(tasks.length, resumed);
   const execute = options.execute ?? ((input: TaskInput) => runTaskInProcess(def, input));
   if (todo.length > 0) mkdirSync(partsDir, { recursive: true });
-  await Promise.all(
-    todo.map(async (task) => {
-      const input = taskInput(plan, task);
-      const metrics = await execute(input);
-      writeFileAtomic(join(partsDir, `${taskKey(input)}.json`), JSON.stringify(metrics));
-      results.set(task.index, metrics);
-      options.progress?.tick(`${plan.configNames[task.configIndex]} #${task.replication}`);
-    }),
-  );
+  const finish = (task: Task, input: TaskInput, metrics: Metrics): void => {
+    writeFileAtomic(join(partsDir, `${taskKey(input)}.json`), JSON.stringify(metrics));
+    results.set(task.index, metrics);
+    options.progress?.tick(`${plan.configNames[task.configIndex]} #${task.replication}`);
+  };
+  if (options.execute && options.poolLanes !== undefined) {
+    // Lanes pull from one queue: `poolLanes` lanes feed the worker threads, and this thread,
+    // which has the study loaded already, is a lane too. Rows are assembled by task index, so
+    // which lane ran a task changes nothing in the output.
+    const queue = [...todo];
+    const poolExecute = options.execute;
+    const poolLane = async (): Promise<void> => {
+      for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
+        const input = taskInput(plan, task);
+        finish(task, input, await poolExecute(input));
+      }
+    };
+    const ownLane = async (): Promise<void> => {
+      for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
+        const input = taskInput(plan, task);
+        finish(task, input, await runTaskInProcess(def, input));
+        // Let the workers' results in, so they get their next tasks.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    };
+    await Promise.all([ownLane(), ...Array.from({ length: options.poolLanes }, poolLane)]);
+  } else {
+    await Promise.all(
+      todo.map(async (task) => {
+        const input = taskInput(plan, task);
+        finish(task, input, await execute(input));
+      }),
+    );
+  }
   options.progress?.stop();
 
   const rows = buildRows(def, plan, results, options.shard === undefined);
