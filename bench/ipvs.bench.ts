@@ -9,40 +9,25 @@
  */
 import Benchmark from "benchmark";
 import type { ClusterState } from "../models/cluster/types.js";
-import { parseIPv4 } from "../models/network/ip.js";
 import { compileIpvs } from "../models/proxy/ipvs/index.js";
 import type { IpvsDataPlane, IpvsScheduler } from "../models/proxy/ipvs/index.js";
-import { SYNTHETIC_CLUSTER_CIDR, syntheticCluster } from "../models/proxy/synthetic.js";
+import { syntheticCluster } from "../models/proxy/synthetic.js";
 import type { Packet, UniformSource } from "../models/proxy/types.js";
 import { createStream } from "../sim/random.js";
+import { addCompileRenderCases, clusterIPPackets, NODE_OPTIONS as OPTIONS, twoStatesOneServiceChanged } from "./proxyBench.js";
 
-const OPTIONS = { nodeName: "node-1", clusterCIDR: SYNTHETIC_CLUSTER_CIDR };
 let sink = 0;
 
 function compileSuite(): Benchmark.Suite {
   const suite = new Benchmark.Suite("IPVS: compile + render ipvsadm -S, iptables and ipsets");
-  for (const services of [1000, 10_000, 30_000]) {
-    for (const endpoints of [4, 10]) {
-      let cluster: ClusterState | null = null;
-      suite.add(
-        `${services / 1000}k Services × ${endpoints} endpoints`,
-        () => {
-          const p = compileIpvs(cluster as ClusterState, OPTIONS);
-          sink += p.render().length + p.renderIptables().length + p.renderIpsets().length;
-        },
-        {
-          minSamples: services >= 10_000 ? 2 : 5,
-          maxTime: services >= 10_000 ? 4 : 2,
-          onStart: () => {
-            cluster = syntheticCluster({ services, endpointsPerService: endpoints, nodes: 3 });
-          },
-          onComplete: () => {
-            cluster = null;
-          },
-        },
-      );
-    }
-  }
+  addCompileRenderCases(
+    suite,
+    (cluster) => {
+      const p = compileIpvs(cluster, OPTIONS);
+      return p.render().length + p.renderIptables().length + p.renderIpsets().length;
+    },
+    (n) => (sink += n),
+  );
   return suite;
 }
 
@@ -64,11 +49,7 @@ function evaluateSuite(): Benchmark.Suite {
         onStart: () => {
           const cluster = syntheticCluster({ services: 10_000, endpointsPerService: 4, nodes: 3 });
           plane = compileIpvs(cluster, { ...OPTIONS, ipvsScheduler: scheduler });
-          const pick = createStream(2, 0, "bench/ipvs/packets");
-          for (let k = 0; k < 1024; k++) {
-            const svc = cluster.services[Math.floor(pick.next() * cluster.services.length)];
-            packets.push({ srcIP: parseIPv4("10.200.0.9") + k, srcPort: 40000, dstIP: parseIPv4(svc.clusterIP as string), dstPort: 80, protocol: "TCP", ingress: "local" });
-          }
+          packets.push(...clusterIPPackets(cluster, "bench/ipvs/packets", "srcIP"));
         },
       },
     );
@@ -95,12 +76,8 @@ function updateSuite(): Benchmark.Suite {
       minSamples: 3,
       maxTime: 3,
       onStart: () => {
-        const a = syntheticCluster({ services: 10_000, endpointsPerService: 4, nodes: 3 });
-        const b: ClusterState = { ...a, endpointSlices: a.endpointSlices.slice() };
-        const slice = b.endpointSlices[5000];
-        b.endpointSlices[5000] = { ...slice, endpoints: [...slice.endpoints.slice(1), { ...slice.endpoints[0], address: "10.255.0.1" }] };
-        states = [a, b];
-        planes = [compileIpvs(a, OPTIONS), compileIpvs(b, OPTIONS)];
+        states = twoStatesOneServiceChanged();
+        planes = [compileIpvs(states[0], OPTIONS), compileIpvs(states[1], OPTIONS)];
       },
     },
   );

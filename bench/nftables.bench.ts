@@ -10,38 +10,17 @@
 import Benchmark from "benchmark";
 import { createStream } from "../sim/random.js";
 import type { ClusterState } from "../models/cluster/types.js";
-import { parseIPv4 } from "../models/network/ip.js";
 import { compileNftables } from "../models/proxy/nftables/index.js";
 import type { NftablesDataPlane } from "../models/proxy/nftables/index.js";
-import { SYNTHETIC_CLUSTER_CIDR, syntheticCluster } from "../models/proxy/synthetic.js";
+import { syntheticCluster } from "../models/proxy/synthetic.js";
 import type { Packet } from "../models/proxy/types.js";
+import { addCompileRenderCases, clusterIPPackets, NODE_OPTIONS as OPTIONS, twoStatesOneServiceChanged } from "./proxyBench.js";
 
-const OPTIONS = { nodeName: "node-1", clusterCIDR: SYNTHETIC_CLUSTER_CIDR };
 let sink = 0;
 
 function compileSuite(): Benchmark.Suite {
   const suite = new Benchmark.Suite("nftables: compile + render a node's full ruleset");
-  for (const services of [1000, 10_000, 30_000]) {
-    for (const endpoints of [4, 10]) {
-      let cluster: ClusterState | null = null;
-      suite.add(
-        `${services / 1000}k Services × ${endpoints} endpoints`,
-        () => {
-          sink += compileNftables(cluster as ClusterState, OPTIONS).render().length;
-        },
-        {
-          minSamples: services >= 10_000 ? 2 : 5,
-          maxTime: services >= 10_000 ? 4 : 2,
-          onStart: () => {
-            cluster = syntheticCluster({ services, endpointsPerService: endpoints, nodes: 3 });
-          },
-          onComplete: () => {
-            cluster = null;
-          },
-        },
-      );
-    }
-  }
+  addCompileRenderCases(suite, (cluster) => compileNftables(cluster, OPTIONS).render().length, (n) => (sink += n));
   return suite;
 }
 
@@ -62,25 +41,11 @@ function evaluateSuite(): Benchmark.Suite {
       onStart: () => {
         const cluster = syntheticCluster({ services: 10_000, endpointsPerService: 4, nodes: 3 });
         plane = compileNftables(cluster, OPTIONS);
-        const pick = createStream(2, 0, "bench/nftables/packets");
-        for (let k = 0; k < 1024; k++) {
-          const svc = cluster.services[Math.floor(pick.next() * cluster.services.length)];
-          packets.push({ srcIP: parseIPv4("10.200.0.9"), srcPort: 40000 + k, dstIP: parseIPv4(svc.clusterIP as string), dstPort: 80, protocol: "TCP", ingress: "local" });
-        }
+        packets.push(...clusterIPPackets(cluster, "bench/nftables/packets", "srcPort"));
       },
     },
   );
   return suite;
-}
-
-/** Two states of a 10k × 4 cluster that differ in one Service's endpoints. */
-function twoStates(): [ClusterState, ClusterState] {
-  const a = syntheticCluster({ services: 10_000, endpointsPerService: 4, nodes: 3 });
-  const b: ClusterState = { ...a, endpointSlices: a.endpointSlices.slice() };
-  const k = 5000;
-  const slice = b.endpointSlices[k];
-  b.endpointSlices[k] = { ...slice, endpoints: [...slice.endpoints.slice(1), { ...slice.endpoints[0], address: "10.255.0.1" }] };
-  return [a, b];
 }
 
 function incrementalSuite(): Benchmark.Suite {
@@ -101,7 +66,7 @@ function incrementalSuite(): Benchmark.Suite {
     {
       maxTime: 3,
       onStart: () => {
-        states = twoStates();
+        states = twoStatesOneServiceChanged();
         const pa = compileNftables(states[0], OPTIONS);
         planes = [pa, compileNftables(states[1], OPTIONS, pa)];
       },

@@ -6,7 +6,7 @@
  *   port 443 → 6443), without a selector; its endpoint is the API server itself.
  * - `kube-system/kube-dns` in front of the `kube-system/coredns` Deployment (2 replicas by
  *   default), at the 10th address of the range (10.96.0.10 for 10.96.0.0/12), as kubeadm sets
- *   it up, so that DNS queries pay the same data-plane path as any Service traffic. CoreDNS
+ *   it up, so that DNS queries pay the same data-plane path as other Service traffic. CoreDNS
  *   pods answer with the Cluster's dns.queryLatency as their service time.
  */
 import type { ClusterSpec, DeploymentObject, ObjectOrigin, ServiceObject } from "../scenario/types.js";

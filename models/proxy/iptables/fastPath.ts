@@ -447,6 +447,14 @@ export class FastPath {
   }
 
   /** Scans a filter chain reached by a jump; returns its verdict or -1 to fall through. */
+  /** A rule with one match that jumps to a filter chain (one rule, one match, one jump), and that chain. */
+  private jumpScan(c: Ctx, chain: ScanIndex): number {
+    c.rules++;
+    c.matches++;
+    c.jumps++;
+    return this.filterScan(c, chain);
+  }
+
   private filterScan(c: Ctx, ix: ScanIndex): number {
     const scan = this.scan;
     scan.rules = 0;
@@ -475,10 +483,7 @@ export class FastPath {
   private filterInput(c: Ctx): number {
     const ix = this.ix;
     // -m conntrack --ctstate NEW -j KUBE-PROXY-FIREWALL
-    c.rules++;
-    c.matches++;
-    c.jumps++;
-    let v = this.filterScan(c, ix.filterFirewall);
+    let v = this.jumpScan(c, ix.filterFirewall);
     if (v >= 0) return v;
     // -j KUBE-NODEPORTS (health check ports)
     c.rules++;
@@ -486,10 +491,7 @@ export class FastPath {
     v = this.filterScan(c, ix.filterNodePorts);
     if (v >= 0) return v;
     // -m conntrack --ctstate NEW -j KUBE-EXTERNAL-SERVICES
-    c.rules++;
-    c.matches++;
-    c.jumps++;
-    v = this.filterScan(c, ix.filterExternal);
+    v = this.jumpScan(c, ix.filterExternal);
     if (v >= 0) return v;
     v = this.kubeFirewall(c);
     return v >= 0 ? v : ACCEPT;
@@ -497,10 +499,7 @@ export class FastPath {
 
   private filterForward(c: Ctx): number {
     const ix = this.ix;
-    c.rules++;
-    c.matches++;
-    c.jumps++;
-    let v = this.filterScan(c, ix.filterFirewall);
+    let v = this.jumpScan(c, ix.filterFirewall);
     if (v >= 0) return v;
     // -j KUBE-FORWARD
     c.rules++;
@@ -515,29 +514,17 @@ export class FastPath {
     c.rules++;
     c.matches++;
     // -m conntrack --ctstate NEW -j KUBE-SERVICES
-    c.rules++;
-    c.matches++;
-    c.jumps++;
-    v = this.filterScan(c, ix.filterServices);
+    v = this.jumpScan(c, ix.filterServices);
     if (v >= 0) return v;
-    c.rules++;
-    c.matches++;
-    c.jumps++;
-    v = this.filterScan(c, ix.filterExternal);
+    v = this.jumpScan(c, ix.filterExternal);
     return v >= 0 ? v : ACCEPT;
   }
 
   private filterOutput(c: Ctx): number {
     const ix = this.ix;
-    c.rules++;
-    c.matches++;
-    c.jumps++;
-    let v = this.filterScan(c, ix.filterFirewall);
+    let v = this.jumpScan(c, ix.filterFirewall);
     if (v >= 0) return v;
-    c.rules++;
-    c.matches++;
-    c.jumps++;
-    v = this.filterScan(c, ix.filterServices);
+    v = this.jumpScan(c, ix.filterServices);
     if (v >= 0) return v;
     v = this.kubeFirewall(c);
     return v >= 0 ? v : ACCEPT;

@@ -36,7 +36,7 @@ export interface Match {
   probability: number;
   /** M_RECENT_*: --name. */
   name: string;
-  /** M_RECENT_CHECK: --seconds (0: any age). */
+  /** M_RECENT_CHECK: --seconds (0: no age limit). */
   seconds: number;
   reap: boolean;
   /** M_MARK: --mark value/mask. */
