@@ -115,5 +115,7 @@ export const conntrackLimit: ExperimentDefinition = {
   replications: { full: 5, quick: 3 },
   charts: conntrackLimitCharts,
   run,
+  // Simulated connections: the rate over the whole simulated time.
+  cost: (config) => Number(config.rate) * timing(config).durationS,
   reference: analytic,
 };

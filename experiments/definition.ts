@@ -48,6 +48,13 @@ export interface ExperimentDefinition {
   /** Checks across parameters (e.g. a stable queue); throws InputError. */
   validate?(config: Config): void;
   run(config: Config, ctx: RunContext): Metrics | Promise<Metrics>;
+  /**
+   * A rough relative cost of one replication of `config` (simulated requests, say). Only the
+   * order in which a worker pool starts tasks depends on it: the most expensive go first, so
+   * that no thread is left with a long task while the other has run out of work. Outputs never
+   * depend on it.
+   */
+  cost?(config: Config): number;
   /** Exact values from theory or published figures, written as summary rows beside ours. */
   reference?(config: Config): Metrics;
   /**

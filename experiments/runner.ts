@@ -88,7 +88,7 @@ export async function runPlan(def: ExperimentDefinition, plan: Plan, options: Ru
     // Lanes pull from one queue: `poolLanes` lanes feed the worker threads, and this thread,
     // which has the study loaded already, is a lane too. Rows are assembled by task index, so
     // which lane ran a task changes nothing in the output.
-    const queue = [...todo];
+    const queue = costliestFirst(def, plan, todo);
     const poolExecute = options.execute;
     const poolLane = async (): Promise<void> => {
       for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
@@ -121,6 +121,17 @@ export async function runPlan(def: ExperimentDefinition, plan: Plan, options: Ru
   const manifestPath = join(options.outDir, `${plan.experiment}.manifest.json`);
   writeFileAtomic(manifestPath, JSON.stringify(manifestOf(plan, options.shard), null, 2) + "\n");
   return { csvPath, rows, resumed };
+}
+
+/**
+ * Longest-processing-time-first order for a pool: tasks by the study's cost estimate, the
+ * costliest first (ties keep the plan's order). A study without one keeps the plan's order.
+ */
+export function costliestFirst(def: ExperimentDefinition, plan: Plan, tasks: readonly Task[]): Task[] {
+  const cost = def.cost;
+  if (!cost) return [...tasks];
+  const perConfig = plan.configs.map((c) => cost(c));
+  return [...tasks].sort((a, b) => perConfig[b.configIndex] - perConfig[a.configIndex] || a.index - b.index);
 }
 
 /**

@@ -59,6 +59,13 @@ export interface IpvsUpdate {
   readonly iptablesRules: number;
 }
 
+function sameRealServers(a: readonly RealServer[], b: readonly RealServer[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].key !== b[i].key) return false;
+  return true;
+}
+
 /** glibc's qsort for small element sizes: a top-down merge sort, merging left-first on ties. */
 function mergeSort<T>(items: T[], cmp: (a: T, b: T) => number): T[] {
   if (items.length <= 1) return items;
@@ -256,6 +263,8 @@ export class IpvsDataPlane implements CompiledDataPlane {
         continue;
       }
       if (old.scheduler !== v.scheduler || old.persistenceTimeout !== v.persistenceTimeout) ipvsadm.push(addServiceLine(v, "-E"));
+      // The usual case, an unchanged Service: the same real servers in the same order.
+      if (sameRealServers(old.realServers, v.realServers)) continue;
       const before = new Set(old.realServers.map((r) => r.key));
       const after = new Set(v.realServers.map((r) => r.key));
       for (const rs of v.realServers) if (!before.has(rs.key)) ipvsadm.push(addDestLine(v, rs));

@@ -255,3 +255,31 @@ describe("partial syncs on random changes", () => {
     );
   });
 });
+
+describe("what the sync loop charges", () => {
+  test("counting only the changed Services gives the counts and stale chains of the whole transaction", () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(changeArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 6 }), (steps) => {
+        let cluster = mixedCluster();
+        let plane = compileNftables(cluster, OPTS);
+        for (const batch of steps) {
+          for (const change of batch) cluster = applyChange(cluster, change);
+          const next = compileNftables(cluster, OPTS, plane);
+          const counted = next.syncWritesFrom(plane, "partial");
+          const countedStale = [...next.staleChains];
+          const tx = next.transactionFrom(plane, "partial");
+          expect(counted).toEqual({
+            full: false,
+            rulesWritten: tx.rulesAdded,
+            chainsWritten: tx.chainsFlushed + tx.chainsDeleted,
+            elementsWritten: tx.elementsAdded + tx.elementsDeleted + tx.setsAdded + tx.setsDeleted,
+            tableRules: next.size().rules,
+          });
+          expect(countedStale).toEqual([...next.staleChains]);
+          plane = next;
+        }
+      }),
+      { numRuns: 100, seed: 977 },
+    );
+  });
+});
