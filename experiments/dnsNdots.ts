@@ -134,5 +134,6 @@ export const dnsNdots: ExperimentDefinition = {
   replications: { full: 5, quick: 3 },
   charts: dnsNdotsCharts,
   run,
+  cost: (config) => Number(config.rate) * Number(config.duration_s),
   reference: expected,
 };

@@ -43,16 +43,17 @@ export async function requireExperiment(name: string): Promise<ExperimentDefinit
 }
 
 export async function executeExperiment(name: string, opts: ExecuteOptions): Promise<ExecuteResult> {
-  const def = await requireExperiment(name);
-  // Everything is validated before anything is written.
-  const plan = makePlan(def, opts);
-  const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
-  const outDir = opts.out ?? join("results", name);
-  // N workers: this thread and N - 1 worker threads (this one has the study loaded already).
+  // N workers: this thread and N - 1 worker threads. They start first, so that they boot while
+  // this thread loads the study and plans.
   const ownPool = opts.pool === undefined && (opts.workers ?? 1) > 1 ? await createTaskPool((opts.workers ?? 1) - 1) : undefined;
   const pool = opts.pool ?? ownPool;
   try {
-    const result = await runPlan(def, plan, { outDir, shard, execute: pool?.execute, poolLanes: pool?.lanes, progress: await progressFor(name) });
+    const def = await requireExperiment(name);
+    // Everything is validated before anything is written.
+    const plan = makePlan(def, opts);
+    const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
+    const outDir = opts.out ?? join("results", name);
+    const result = await runPlan(def, plan, { outDir, shard, pool, progress: await progressFor(name) });
     // A shard's CSV has no summary rows: its charts are drawn after the merge.
     // vega is loaded only when there is something to draw.
     const charts = shard === undefined && def.charts && !opts.noCharts ? await (await import("./plot.js")).writeCharts(outDir, def.charts(result.rows)) : [];

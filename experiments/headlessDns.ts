@@ -79,4 +79,5 @@ export const headlessDns: ExperimentDefinition = {
   },
   charts: headlessDnsCharts,
   run,
+  cost: (config) => Number(config.rate) * Number(config.duration_s),
 };

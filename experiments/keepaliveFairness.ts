@@ -98,4 +98,6 @@ export const keepaliveFairness: ExperimentDefinition = {
   },
   charts: keepaliveFairnessCharts,
   run,
+  // Requests simulated; a new connection per request costs about twice a reused one.
+  cost: (config) => Number(config.rate) * Number(config.duration_s) * (config.connection === "new" ? 2 : 1),
 };

@@ -191,6 +191,7 @@ export const mm1: ExperimentDefinition = {
     }
   },
   run: (config, ctx) => simulateMmc(paramsOf(config), ctx),
+  cost: (config) => Number(config.customers) + Number(config.warmup),
   headlines(rows) {
     return rows
       .filter((r) => r.replication === "all" && r.metric === "mean_sojourn_s_mean")

@@ -1,29 +1,95 @@
-/** A worker-thread pool (piscina) that runs tasks of a study in parallel. */
+/**
+ * A worker-thread pool (piscina) for `--workers N`: N - 1 threads beside the main thread.
+ *
+ * Tasks are not handed out one message at a time: each thread runs a lane that claims the next
+ * task from a counter in shared memory (Atomics), and so does the main thread, from the same
+ * counter. No thread waits for another to hand it work, and none holds a task it has not
+ * started, so the last tasks spread over every thread. Results stream back on a MessagePort as
+ * they finish, so the main thread keeps each one (part file, progress) as it arrives.
+ */
+import v8 from "node:v8";
+import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
 import type { Metrics } from "./definition.js";
-import type { TaskInput } from "./runner.js";
+import type { TaskInput } from "./task.js";
 
-export interface TaskPool {
-  execute(task: TaskInput): Promise<Metrics>;
-  close(): Promise<void>;
-  /** Tasks to keep in flight so that no thread waits for its next one. */
-  lanes: number;
+/** What a worker thread's lane receives. */
+export interface LaneInput {
+  inputs: TaskInput[];
+  /** Int32Array over a SharedArrayBuffer: [0] is the next unclaimed position in `inputs`. */
+  next: Int32Array;
+  port: MessagePort;
 }
 
-export function createTaskPool(workers: number): TaskPool {
+/** What a lane posts: that it started (position -1), then each finished task. */
+export interface LaneResult {
+  position: number;
+  metrics?: Metrics;
+}
+
+export interface Lanes {
+  /** Every thread's lane is running (and claiming tasks). */
+  started: Promise<void>;
+  /** Every lane ran out of tasks and every result was passed on. */
+  finished: Promise<void>;
+}
+
+export interface TaskPool {
+  /** Worker threads (besides the main thread). */
+  threads: number;
+  /** Starts one lane per thread on `inputs`, claiming positions from `next`. */
+  runLanes(inputs: TaskInput[], next: Int32Array, onResult: (position: number, metrics: Metrics) => void): Lanes;
+  close(): Promise<void>;
+}
+
+export function createTaskPool(threads: number): TaskPool {
+  // With every core running a task, V8's parallel scavenge only takes cores from the other
+  // isolates: two threads that each scavenge alone run ~10 % faster together than with helpers
+  // (docs/PERFORMANCE.md). The flag is read at every scavenge, so setting it now is safe.
+  v8.setFlagsFromString("--no-parallel-scavenge");
   // The worker is the compiled module next to this one (dist/experiments/worker.js).
   const pool = new Piscina({
     filename: new URL("./worker.js", import.meta.url).href,
-    minThreads: workers,
-    maxThreads: workers,
-    // Two tasks per thread: the second waits in the thread, so it starts the moment the first
-    // ends, even while the main thread is busy running a task of its own.
-    concurrentTasksPerWorker: 2,
+    minThreads: threads,
+    maxThreads: threads,
     idleTimeout: 1000,
   });
+
+  function runLane(inputs: TaskInput[], next: Int32Array, onResult: (position: number, metrics: Metrics) => void): Lanes {
+    const { port1, port2 } = new MessageChannel();
+    let received = 0;
+    let expected = -1;
+    let onStarted: () => void = () => {};
+    let allIn: () => void = () => {};
+    const started = new Promise<void>((resolve) => (onStarted = resolve));
+    const delivered = new Promise<void>((resolve) => (allIn = resolve));
+    port1.on("message", (r: LaneResult) => {
+      if (r.metrics === undefined) return onStarted();
+      onResult(r.position, r.metrics);
+      if (++received === expected) allIn();
+    });
+    const finished = (async () => {
+      try {
+        // The lane resolves to how many tasks it ran; its results may still be in the port.
+        expected = (await pool.run({ inputs, next, port: port2 } satisfies LaneInput, { name: "lane", transferList: [port2] })) as number;
+        if (received < expected) await delivered;
+      } finally {
+        onStarted();
+        port1.close();
+      }
+    })();
+    return { started, finished };
+  }
+
   return {
-    execute: (task) => pool.run(task) as Promise<Metrics>,
+    threads,
+    runLanes: (inputs, next, onResult) => {
+      const lanes = Array.from({ length: threads }, () => runLane(inputs, next, onResult));
+      return {
+        started: Promise.all(lanes.map((l) => l.started)).then(() => undefined),
+        finished: Promise.all(lanes.map((l) => l.finished)).then(() => undefined),
+      };
+    },
     close: () => pool.destroy(),
-    lanes: 2 * workers,
   };
 }

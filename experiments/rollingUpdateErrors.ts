@@ -88,4 +88,6 @@ export const rollingUpdateErrors: ExperimentDefinition = {
   },
   charts: rollingUpdateErrorsCharts,
   run,
+  // Requests simulated, and the planes recompiled on every endpoint change.
+  cost: (config) => Number(config.rate) * Number(config.duration_s) * (1 + Number(config.services) / 1000),
 };

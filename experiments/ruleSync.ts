@@ -128,6 +128,9 @@ export const ruleSync: ExperimentDefinition = {
     getProxyMode(String(config.mode), "--set mode");
   },
   run: simulateSyncLoop,
+  // Each sync walks the node's table; IPVS lists and diffs every virtual server, nftables and
+  // iptables diff only what changed but build larger planes.
+  cost: (config) => Number(config.services) * Number(config.duration_s) * (config.mode === "ipvs" ? 3 : config.mode === "nftables" ? 2 : 1),
   reference(config): Metrics {
     const p50 = publishedKep3453(config);
     const out: Metrics = {};

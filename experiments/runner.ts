@@ -9,33 +9,22 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../sim/errors.js";
-import { RandomStreams } from "../sim/random.js";
 import { summarize, type Summary } from "../sim/summary.js";
 import { formatDecimal, readCsv, writeCsvAtomic, type CsvRow } from "./csv.js";
-import type { Config, ExperimentDefinition, Metrics } from "./definition.js";
+import type { ExperimentDefinition, Metrics } from "./definition.js";
 import { shardTasks, type Plan, type Task } from "./plan.js";
+import type { TaskPool } from "./pool.js";
 import type { Progress } from "./progress.js";
+import { runTaskInProcess, type TaskInput } from "./task.js";
+
+export { runTaskInProcess, type TaskInput };
 
 export interface RunPlanOptions {
   outDir: string;
   shard?: { index: number; count: number };
-  /** Runs tasks elsewhere (a worker pool); in-process when absent. */
-  execute?: (task: TaskInput) => Promise<Metrics>;
-  /**
-   * With `execute`: how many tasks to keep in flight there at once (workers × 2, so a worker
-   * always has its next task queued), while this thread runs tasks too. Without it, every
-   * task goes to `execute`.
-   */
-  poolLanes?: number;
+  /** Worker threads to run tasks on beside this thread; everything runs here when absent. */
+  pool?: TaskPool;
   progress?: Progress;
-}
-
-/** Everything a worker needs to run one task. */
-export interface TaskInput {
-  experiment: string;
-  config: Config;
-  seed: number;
-  replication: number;
 }
 
 export interface RunResult {
@@ -43,11 +32,6 @@ export interface RunResult {
   rows: CsvRow[];
   /** Tasks that were already done in outDir and not run again. */
   resumed: number;
-}
-
-export async function runTaskInProcess(def: ExperimentDefinition, input: TaskInput): Promise<Metrics> {
-  const streams = new RandomStreams(input.seed, input.replication);
-  return def.run(input.config, { seed: input.seed, replication: input.replication, streams });
 }
 
 function taskKey(input: TaskInput): string {
@@ -77,42 +61,26 @@ export async function runPlan(def: ExperimentDefinition, plan: Plan, options: Ru
   }
   const resumed = results.size;
   options.progress?.start(tasks.length, resumed);
-  const execute = options.execute ?? ((input: TaskInput) => runTaskInProcess(def, input));
   if (todo.length > 0) mkdirSync(partsDir, { recursive: true });
   const finish = (task: Task, input: TaskInput, metrics: Metrics): void => {
     writeFileAtomic(join(partsDir, `${taskKey(input)}.json`), JSON.stringify(metrics));
     results.set(task.index, metrics);
     options.progress?.tick(`${plan.configNames[task.configIndex]} #${task.replication}`);
   };
-  if (options.execute && options.poolLanes !== undefined) {
-    // Lanes pull from one queue: `poolLanes` lanes feed the worker threads, and this thread,
-    // which has the study loaded already, is a lane too. Rows are assembled by task index, so
-    // which lane ran a task changes nothing in the output.
-    const queue = costliestFirst(def, plan, todo);
-    const poolExecute = options.execute;
-    const poolLane = async (): Promise<void> => {
-      for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
-        const input = taskInput(plan, task);
-        finish(task, input, await poolExecute(input));
-      }
-    };
-    const ownLane = async (): Promise<void> => {
-      for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
-        const input = taskInput(plan, task);
-        finish(task, input, await runTaskInProcess(def, input));
-        // Let the workers' results in, so they get their next tasks.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    };
-    await Promise.all([ownLane(), ...Array.from({ length: options.poolLanes }, poolLane)]);
-  } else {
-    await Promise.all(
-      todo.map(async (task) => {
-        const input = taskInput(plan, task);
-        finish(task, input, await execute(input));
-      }),
-    );
+  // Every thread claims the next task from one counter; the costliest tasks come first. Rows
+  // are assembled by task index, so which thread ran a task changes nothing in the output.
+  const order = options.pool ? costliestFirst(def, plan, todo) : todo;
+  const inputs = order.map((task) => taskInput(plan, task));
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const lanes = options.pool?.runLanes(inputs, next, (position, metrics) => finish(order[position], inputs[position], metrics));
+  // This thread starts once the other threads have (they need its event loop to get going).
+  await lanes?.started;
+  for (let position = Atomics.add(next, 0, 1); position < inputs.length; position = Atomics.add(next, 0, 1)) {
+    finish(order[position], inputs[position], await runTaskInProcess(def, inputs[position]));
+    // Let the worker threads' results in (part files, progress) between tasks of this thread.
+    if (lanes) await new Promise<void>((resolve) => setImmediate(resolve));
   }
+  await lanes?.finished;
   options.progress?.stop();
 
   const rows = buildRows(def, plan, results, options.shard === undefined);

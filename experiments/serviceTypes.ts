@@ -122,4 +122,5 @@ export const serviceTypes: ExperimentDefinition = {
   replications: { full: 5, quick: 3 },
   charts: serviceTypesCharts,
   run,
+  cost: (config) => Number(config.rate) * Number(config.duration_s),
 };

@@ -184,5 +184,6 @@ export const trafficPolicy: ExperimentDefinition = {
   },
   charts: trafficPolicyCharts,
   run,
+  cost: (config) => Number(config.rate) * Number(config.duration_s),
   reference: expected,
 };

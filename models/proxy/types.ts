@@ -91,6 +91,11 @@ export interface CompiledDataPlane {
    * counts and rr positions — from the plane this one replaces (of the same mode).
    */
   inheritStateFrom?(previous: CompiledDataPlane): void;
+  /**
+   * Forgets that kernel state (and the clock): the plane is as freshly compiled. Lets a study
+   * reuse one compiled plane across replications that must not see each other.
+   */
+  resetState?(): void;
 }
 
 export interface DataPlaneSize {

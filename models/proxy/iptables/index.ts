@@ -105,6 +105,11 @@ export class IptablesDataPlane implements CompiledDataPlane {
     if (previous instanceof IptablesDataPlane && previous.affinity !== undefined) this.affinity ??= previous.affinity;
   }
 
+  /** A fresh xt_recent table (the old one may be shared with the plane this one replaced). */
+  resetState(): void {
+    if (this.affinity !== undefined) this.affinity = new RecentTable();
+  }
+
   /** evaluate() with an explicit affinity table (undefined: none). */
   evaluateWith(packet: Packet, rng: UniformSource, affinity: RecentTable | undefined): Verdict {
     return this.fast.evaluate(packet, rng, affinity);

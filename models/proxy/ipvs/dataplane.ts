@@ -324,6 +324,11 @@ export class IpvsDataPlane implements CompiledDataPlane {
     }
   }
 
+  resetState(): void {
+    this.state.clear();
+    this.nowNs = 0;
+  }
+
   /** A connection scheduled by evaluate() ended: one fewer on that real server. */
   connectionClosed(virtualServer: string, realServer: string): void {
     const v = this.byKey.get(virtualServer);

@@ -368,6 +368,11 @@ export class NftablesDataPlane implements CompiledDataPlane {
     }
   }
 
+  resetState(): void {
+    this.affinity.clear();
+    this.nowNs = 0;
+  }
+
   size(): DataPlaneSize {
     if (this.sizeCache === undefined) {
       let rules = 0;
