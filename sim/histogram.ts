@@ -99,18 +99,26 @@ function buildBucketTable(gamma: number, lowest: number, highest: number, minInd
   const upper = new Float64Array(buckets);
   for (let i = 0; i < buckets - 1; i++) upper[i] = Math.pow(gamma, minIndex + i);
   upper[buckets - 1] = Infinity;
-  // The lower end of slice k: 2^(eLow + k div 2^M) · (1 + (k mod 2^M) / 2^M), exact in a double.
-  const sliceLow = (k: number): number => 2 ** (eLow + (k >> m)) * (1 + (k & ((1 << m) - 1)) / 2 ** m);
+  // The lower end of slice k = (e - eLow) · 2^M + j is 2^e · (1 + j / 2^M), exact in a double;
+  // the slice ends where the next begins (for the last j, at 2^(e+1)).
   const keys = new Int32Array(slices);
+  const perExponent = 1 << m;
+  const step = 1 / perExponent;
   let b = 0;
-  for (let k = 0; k < slices; k++) {
-    while (upper[b] < sliceLow(k)) b++;
-    // Every value of slice k is below the next slice's lower end. If that is beyond bucket b's
-    // upper bound, the slice straddles an edge: flag it for the comparison.
-    const straddles = upper[b] < sliceLow(k + 1);
-    // The premise, checked rather than trusted to rounding: a slice meets at most two buckets.
-    if (straddles && b + 1 < buckets && upper[b + 1] < sliceLow(k + 1)) return null;
-    keys[k] = 2 * (minIndex + b) + (straddles ? 1 : 0);
+  let k = 0;
+  for (let e = eLow; e <= eHigh; e++) {
+    const scale = 2 ** e;
+    for (let j = 0; j < perExponent; j++, k++) {
+      const low = scale * (1 + j * step);
+      const next = scale * (1 + (j + 1) * step);
+      while (upper[b] < low) b++;
+      // Every value of the slice is below `next`. If that is beyond bucket b's upper bound, the
+      // slice straddles an edge: flag it for the comparison.
+      const straddles = upper[b] < next;
+      // The premise, checked rather than trusted to rounding: a slice meets at most two buckets.
+      if (straddles && b + 1 < buckets && upper[b + 1] < next) return null;
+      keys[k] = 2 * (minIndex + b) + (straddles ? 1 : 0);
+    }
   }
   return { keys, upper, shift: 20 - m, keyBase: (eLow + 1023) << m };
 }
