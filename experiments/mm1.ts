@@ -49,7 +49,10 @@ class MmcModel {
   private readonly services: Rng;
   private readonly meanGapNs: number;
   private readonly meanServiceNs: number;
-  /** Waiting customers' arrival times: a growable ring buffer (no per-customer objects). */
+  /**
+   * Waiting customers' arrival times: a growable ring buffer (no per-customer objects). Its
+   * length is a power of two, so positions wrap with a mask rather than a division.
+   */
   private queue = new Float64Array(1024);
   private head = 0;
   private size = 0;
@@ -57,6 +60,9 @@ class MmcModel {
   private readonly inService: Float64Array;
   private readonly idleServers: Int32Array;
   private idleCount: number;
+  /** p.warmup and p.customers, read on every event: fields of this object, one load each. */
+  private readonly warmup: number;
+  private readonly customers: number;
   private arrived = 0;
   private started = 0;
   private completed = 0;
@@ -83,6 +89,8 @@ class MmcModel {
     this.inService = new Float64Array(p.servers);
     this.idleServers = Int32Array.from({ length: p.servers }, (_, i) => i);
     this.idleCount = p.servers;
+    this.warmup = p.warmup;
+    this.customers = p.customers;
   }
 
   private nextGap(): number {
@@ -93,7 +101,7 @@ class MmcModel {
     const service = standardExponential(this.services) * this.meanServiceNs;
     this.serviceSum += service;
     // FIFO: services start in arrival order, so `started` counts customers by arrival.
-    if (++this.started > this.p.warmup) {
+    if (++this.started > this.warmup) {
       this.waitSum += this.sim.now - arrivalTime;
       this.waited++;
     }
@@ -104,15 +112,15 @@ class MmcModel {
   private readonly arrival = (): void => {
     const now = this.sim.now;
     this.arrived++;
-    if (this.arrived === this.p.warmup + 1) this.measureFrom = now;
+    if (this.arrived === this.warmup + 1) this.measureFrom = now;
     if (this.idleCount > 0) {
       this.startService(this.idleServers[--this.idleCount], now);
     } else {
       if (this.size === this.queue.length) this.growQueue();
-      this.queue[(this.head + this.size) % this.queue.length] = now;
+      this.queue[(this.head + this.size) & (this.queue.length - 1)] = now;
       this.size++;
     }
-    if (this.arrived < this.p.customers) this.sim.schedule(this.nextGap(), this.hArrival);
+    if (this.arrived < this.customers) this.sim.schedule(this.nextGap(), this.hArrival);
   };
 
   private growQueue(): void {
@@ -125,7 +133,7 @@ class MmcModel {
   private readonly departure = (server: number): void => {
     const arrivalTime = this.inService[server];
     this.completed++;
-    if (this.completed > this.p.warmup) {
+    if (this.completed > this.warmup) {
       const sojourn = this.sim.now - arrivalTime;
       this.sojournSum += sojourn;
       this.sojourns.record(sojourn / NS_PER_S);
@@ -133,7 +141,7 @@ class MmcModel {
     }
     if (this.size > 0) {
       const next = this.queue[this.head];
-      this.head = (this.head + 1) % this.queue.length;
+      this.head = (this.head + 1) & (this.queue.length - 1);
       this.size--;
       this.startService(server, next);
     } else {
