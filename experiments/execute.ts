@@ -53,10 +53,12 @@ export async function executeExperiment(name: string, opts: ExecuteOptions): Pro
     const plan = makePlan(def, opts);
     const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
     const outDir = opts.out ?? join("results", name);
-    const result = await runPlan(def, plan, { outDir, shard, pool, progress: await progressFor(name) });
     // A shard's CSV has no summary rows: its charts are drawn after the merge.
-    // vega is loaded only when there is something to draw.
-    const charts = shard === undefined && def.charts && !opts.noCharts ? await (await import("./plot.js")).writeCharts(outDir, def.charts(result.rows)) : [];
+    const drawCharts = shard === undefined && def.charts !== undefined && !opts.noCharts;
+    const result = await runPlan(def, plan, { outDir, shard, pool, poolDrawsCharts: drawCharts, progress: await progressFor(name) });
+    const specs = drawCharts && def.charts ? def.charts(result.rows) : [];
+    // vega is loaded only when there is something to draw, on a worker thread when there is one.
+    const charts = specs.length === 0 ? [] : pool ? await pool.drawCharts(outDir, specs) : await (await import("./plot.js")).writeCharts(outDir, specs);
     return { ...result, def, charts };
   } finally {
     await ownPool?.close();

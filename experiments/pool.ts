@@ -10,12 +10,15 @@
 import v8 from "node:v8";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
+import type { ChartSpec } from "./charts.js";
 import type { Metrics } from "./definition.js";
 import type { TaskInput } from "./task.js";
 
 /** What a worker thread's lane receives. */
 export interface LaneInput {
   inputs: TaskInput[];
+  /** Load the chart renderer once out of tasks: the charts will be drawn on this thread. */
+  preloadCharts: boolean;
   /** Int32Array over a SharedArrayBuffer: [0] is the next unclaimed position in `inputs`. */
   next: Int32Array;
   port: MessagePort;
@@ -34,11 +37,22 @@ export interface Lanes {
   finished: Promise<void>;
 }
 
+/** What a worker thread receives to draw charts. */
+export interface ChartsInput {
+  dir: string;
+  charts: ChartSpec[];
+}
+
 export interface TaskPool {
   /** Worker threads (besides the main thread). */
   threads: number;
   /** Starts one lane per thread on `inputs`, claiming positions from `next`. */
-  runLanes(inputs: TaskInput[], next: Int32Array, onResult: (position: number, metrics: Metrics) => void): Lanes;
+  runLanes(inputs: TaskInput[], next: Int32Array, onResult: (position: number, metrics: Metrics) => void, preloadCharts?: boolean): Lanes;
+  /**
+   * Draws charts on a worker thread (writeCharts there): a thread that ran out of tasks before
+   * the last one finished has loaded vega meanwhile, off this thread's critical path.
+   */
+  drawCharts(dir: string, charts: ChartSpec[]): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -55,7 +69,7 @@ export function createTaskPool(threads: number): TaskPool {
     idleTimeout: 1000,
   });
 
-  function runLane(inputs: TaskInput[], next: Int32Array, onResult: (position: number, metrics: Metrics) => void): Lanes {
+  function runLane(inputs: TaskInput[], next: Int32Array, onResult: (position: number, metrics: Metrics) => void, preloadCharts: boolean): Lanes {
     const { port1, port2 } = new MessageChannel();
     let received = 0;
     let expected = -1;
@@ -71,7 +85,7 @@ export function createTaskPool(threads: number): TaskPool {
     const finished = (async () => {
       try {
         // The lane resolves to how many tasks it ran; its results may still be in the port.
-        expected = (await pool.run({ inputs, next, port: port2 } satisfies LaneInput, { name: "lane", transferList: [port2] })) as number;
+        expected = (await pool.run({ inputs, preloadCharts, next, port: port2 } satisfies LaneInput, { name: "lane", transferList: [port2] })) as number;
         if (received < expected) await delivered;
       } finally {
         onStarted();
@@ -83,13 +97,14 @@ export function createTaskPool(threads: number): TaskPool {
 
   return {
     threads,
-    runLanes: (inputs, next, onResult) => {
-      const lanes = Array.from({ length: threads }, () => runLane(inputs, next, onResult));
+    runLanes: (inputs, next, onResult, preloadCharts = false) => {
+      const lanes = Array.from({ length: threads }, () => runLane(inputs, next, onResult, preloadCharts));
       return {
         started: Promise.all(lanes.map((l) => l.started)).then(() => undefined),
         finished: Promise.all(lanes.map((l) => l.finished)).then(() => undefined),
       };
     },
+    drawCharts: async (dir, charts) => (await pool.run({ dir, charts } satisfies ChartsInput, { name: "charts" })) as string[],
     close: () => pool.destroy(),
   };
 }

@@ -52,6 +52,10 @@ describe("svcsim exp (runner)", () => {
     run(["merge", s0, s1, "--out", merged]);
     const expected = readFileSync(join(one, "mm1.csv"), "utf8");
     expect(readFileSync(join(two, "mm1.csv"), "utf8")).toBe(expected);
+    // The charts, drawn on a worker thread with --workers 2, are the same files too.
+    const svgs = filesUnder(one).filter((f) => f.endsWith(".svg")).map((f) => f.slice(one.length));
+    expect(svgs.length).toBeGreaterThan(0);
+    for (const f of svgs) expect(readFileSync(join(two, f), "utf8")).toBe(readFileSync(join(one, f), "utf8"));
     expect(readFileSync(join(merged, "mm1.csv"), "utf8")).toBe(expected);
     // A shard alone holds only its own replication rows.
     const shardRows = readFileSync(join(s0, "mm1.csv"), "utf8").trim().split("\n").slice(1);

@@ -24,6 +24,8 @@ export interface RunPlanOptions {
   shard?: { index: number; count: number };
   /** Worker threads to run tasks on beside this thread; everything runs here when absent. */
   pool?: TaskPool;
+  /** The pool will draw the charts after the run: its threads may load vega once idle. */
+  poolDrawsCharts?: boolean;
   progress?: Progress;
 }
 
@@ -72,7 +74,7 @@ export async function runPlan(def: ExperimentDefinition, plan: Plan, options: Ru
   const order = options.pool ? costliestFirst(def, plan, todo) : todo;
   const inputs = order.map((task) => taskInput(plan, task));
   const next = new Int32Array(new SharedArrayBuffer(4));
-  const lanes = options.pool?.runLanes(inputs, next, (position, metrics) => finish(order[position], inputs[position], metrics));
+  const lanes = options.pool?.runLanes(inputs, next, (position, metrics) => finish(order[position], inputs[position], metrics), options.poolDrawsCharts);
   // This thread starts once the other threads have (they need its event loop to get going).
   await lanes?.started;
   for (let position = Atomics.add(next, 0, 1); position < inputs.length; position = Atomics.add(next, 0, 1)) {

@@ -3,12 +3,12 @@
  * config, seed, replication), so results do not depend on which thread ran them or in which
  * order.
  */
-import type { LaneInput, LaneResult } from "./pool.js";
+import type { ChartsInput, LaneInput, LaneResult } from "./pool.js";
 import { loadExperiment } from "./registry.js";
 import { runTaskInProcess } from "./task.js";
 
 /** Claims tasks from the shared counter until none is left; returns how many it ran. */
-export async function lane({ inputs, next, port }: LaneInput): Promise<number> {
+export async function lane({ inputs, preloadCharts, next, port }: LaneInput): Promise<number> {
   port.postMessage({ position: -1 } satisfies LaneResult);
   let ran = 0;
   for (let position = Atomics.add(next, 0, 1); position < inputs.length; position = Atomics.add(next, 0, 1)) {
@@ -19,5 +19,18 @@ export async function lane({ inputs, next, port }: LaneInput): Promise<number> {
     port.postMessage({ position, metrics } satisfies LaneResult);
     ran++;
   }
+  // Out of tasks while another thread finishes its last: load vega now, for the charts.
+  if (preloadCharts) await plotModule();
   return ran;
+}
+
+let plot: Promise<typeof import("./plot.js")> | undefined;
+function plotModule(): Promise<typeof import("./plot.js")> {
+  plot ??= import("./plot.js");
+  return plot;
+}
+
+/** Draws a study's charts (writeCharts) on this thread. */
+export async function charts({ dir, charts }: ChartsInput): Promise<string[]> {
+  return (await plotModule()).writeCharts(dir, charts);
 }
