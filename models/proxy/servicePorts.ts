@@ -49,7 +49,7 @@ function usable(eps: ProxyEndpoint[]): ProxyEndpoint[] {
   return eps.filter((e) => e.conditions.serving && e.conditions.terminating);
 }
 
-function sliceKey(namespace: string, serviceName: string): string {
+export function sliceKey(namespace: string, serviceName: string): string {
   return `${namespace}/${serviceName}`;
 }
 
@@ -74,40 +74,51 @@ export function servicePortsForNode(state: ClusterState, nodeName: string): Serv
   const slices = slicesByService(state);
   const out: ServicePortInfo[] = [];
   for (const svc of state.services) {
-    if (svc.type === "ExternalName" || svc.headless || svc.clusterIP === null) continue;
-    const svcSlices = slices.get(sliceKey(svc.namespace, svc.name)) ?? [];
-    for (const port of svc.ports) {
-      const byKey = new Map<string, ProxyEndpoint>();
-      for (const slice of svcSlices) {
-        const sp = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol);
-        if (!sp) continue;
-        for (const ep of slice.endpoints) {
-          const key = `${ep.address}:${sp.port}`;
-          if (byKey.has(key)) continue;
-          byKey.set(key, {
-            key,
-            ip: ep.address,
-            port: sp.port,
-            nodeName: ep.nodeName,
-            isLocal: ep.nodeName === nodeName,
-            conditions: ep.conditions,
-          });
-        }
+    if (!programmed(svc)) continue;
+    out.push(...servicePortsOf(svc, slices.get(sliceKey(svc.namespace, svc.name)) ?? [], nodeName));
+  }
+  return out;
+}
+
+/** Whether kube-proxy writes rules for the Service: it has a cluster IP (not headless, not ExternalName). */
+export function programmed(svc: ServiceState): boolean {
+  return !(svc.type === "ExternalName" || svc.headless || svc.clusterIP === null);
+}
+
+/** One programmed Service's ports as `nodeName` sees them, from the Service's own slices. */
+export function servicePortsOf(svc: ServiceState, svcSlices: readonly EndpointSliceState[], nodeName: string): ServicePortInfo[] {
+  const out: ServicePortInfo[] = [];
+  for (const port of svc.ports) {
+    const byKey = new Map<string, ProxyEndpoint>();
+    for (const slice of svcSlices) {
+      const sp = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol);
+      if (!sp) continue;
+      for (const ep of slice.endpoints) {
+        const key = `${ep.address}:${sp.port}`;
+        if (byKey.has(key)) continue;
+        byKey.set(key, {
+          key,
+          ip: ep.address,
+          port: sp.port,
+          nodeName: ep.nodeName,
+          isLocal: ep.nodeName === nodeName,
+          conditions: ep.conditions,
+        });
       }
-      const endpoints = [...byKey.values()].sort((a, b) => compareEndpointKeys(a.key, b.key));
-      const clusterEndpoints = usable(endpoints);
-      const localEndpoints = usable(endpoints.filter((e) => e.isLocal));
-      const needsLocal = svc.internalTrafficPolicy === "Local" || svc.externalTrafficPolicy === "Local";
-      out.push({
-        service: svc,
-        port,
-        name: port.name === "" ? `${svc.namespace}/${svc.name}` : `${svc.namespace}/${svc.name}:${port.name}`,
-        endpoints,
-        clusterEndpoints,
-        localEndpoints,
-        hasEndpoints: clusterEndpoints.length > 0 || (needsLocal && localEndpoints.length > 0),
-      });
     }
+    const endpoints = [...byKey.values()].sort((a, b) => compareEndpointKeys(a.key, b.key));
+    const clusterEndpoints = usable(endpoints);
+    const localEndpoints = usable(endpoints.filter((e) => e.isLocal));
+    const needsLocal = svc.internalTrafficPolicy === "Local" || svc.externalTrafficPolicy === "Local";
+    out.push({
+      service: svc,
+      port,
+      name: port.name === "" ? `${svc.namespace}/${svc.name}` : `${svc.namespace}/${svc.name}:${port.name}`,
+      endpoints,
+      clusterEndpoints,
+      localEndpoints,
+      hasEndpoints: clusterEndpoints.length > 0 || (needsLocal && localEndpoints.length > 0),
+    });
   }
   return out;
 }

@@ -9,10 +9,10 @@
  * follow kube-proxy; the only freedom taken is the order of service ports, which kube-proxy
  * takes from a Go map (random per sync) and we take from the cluster state.
  */
-import type { ClusterState } from "../../cluster/types.js";
+import type { ClusterState, EndpointSliceState, ServiceState } from "../../cluster/types.js";
 import { parseCidr, parseIPv4, tryParseCidr } from "../../network/ip.js";
 import type { Cidr } from "../../network/ip.js";
-import { compareEndpointKeys, servicePortsForNode } from "../servicePorts.js";
+import { compareEndpointKeys } from "../servicePorts.js";
 import type { ProxyEndpoint, ServicePortInfo } from "../servicePorts.js";
 import type { CompileOptions } from "../types.js";
 import * as N from "./names.js";
@@ -297,6 +297,12 @@ export interface ServiceSection {
   /** Everything the Service's chains depend on; equal signatures give equal sections. */
   readonly signature: string;
   readonly ports: readonly PortSection[];
+  /**
+   * The Service and slice objects the section was last found to stand for. Cluster states are
+   * never changed in place (a change publishes new objects), so a later state holding these
+   * very objects needs the same section, without building its ports and signature again.
+   */
+  source?: { service: ServiceState; slices: readonly EndpointSliceState[] };
 }
 
 function l4(p: string): L4 {
@@ -535,17 +541,4 @@ function buildPortSection(sp: ServicePortInfo, o: ResolvedNftOptions): PortSecti
   return section;
 }
 
-/** Groups the node's service ports by Service, keeping the state's order. */
-export function groupByService(state: ClusterState, nodeName: string): ServicePortInfo[][] {
-  const groups: ServicePortInfo[][] = [];
-  let current: ServicePortInfo[] | null = null;
-  for (const sp of servicePortsForNode(state, nodeName)) {
-    if (current !== null && current[0].service === sp.service) current.push(sp);
-    else {
-      current = [sp];
-      groups.push(current);
-    }
-  }
-  return groups;
-}
 

@@ -30,10 +30,10 @@ import type { ClusterState } from "../../cluster/types.js";
 import type { SyncWrites } from "../cost.js";
 import type { ServiceFootprint } from "../sync.js";
 import type { CompiledDataPlane, DataPlaneSize, Packet, ProxyMode, UniformSource, Verdict, Work, PreviousPlane } from "../types.js";
+import { programmed, servicePortsOf, sliceKey, slicesByService } from "../servicePorts.js";
 import {
   buildServiceSection,
   buildSetup,
-  groupByService,
   optionsKey,
   resolveOptions,
   serviceSignature,
@@ -798,13 +798,29 @@ export function compileNftables(state: ClusterState, options: NftablesOptions, p
   if (previous !== undefined && previous.optionsKey === optionsKey(o)) {
     for (const s of previous.sections) reusable.set(s.key, s);
   }
+  const slices = slicesByService(state);
   const sections: ServiceSection[] = [];
-  for (const ports of groupByService(state, o.nodeName)) {
+  for (const svc of state.services) {
+    if (!programmed(svc) || svc.ports.length === 0) continue;
+    const key = sliceKey(svc.namespace, svc.name);
+    const svcSlices = slices.get(key) ?? [];
+    const old = reusable.get(key);
+    if (old?.source !== undefined && old.source.service === svc && sameObjects(old.source.slices, svcSlices)) {
+      sections.push(old);
+      continue;
+    }
+    const ports = servicePortsOf(svc, svcSlices, o.nodeName);
     const signature = serviceSignature(ports);
-    const svc = ports[0].service;
-    const old = reusable.get(`${svc.namespace}/${svc.name}`);
-    sections.push(old !== undefined && old.signature === signature ? old : buildServiceSection(ports, o, signature));
+    const section = old !== undefined && old.signature === signature ? old : buildServiceSection(ports, o, signature);
+    section.source = { service: svc, slices: svcSlices };
+    sections.push(section);
   }
   return new NftablesDataPlane(o, setup, sections);
+}
+
+function sameObjects<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
