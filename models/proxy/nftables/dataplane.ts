@@ -307,7 +307,10 @@ export class NftablesDataPlane implements CompiledDataPlane {
   /** Affinity set contents: set name -> client IP -> expiry (ns). */
   private readonly affinity = new Map<string, Map<number, number>>();
   private nowNs = 0;
-  /** No two elements of the table share a container and key (true of every valid cluster). */
+  /**
+   * No two Services' elements share a container and key, and a key repeated within one Service
+   * has one value (true of every valid cluster): what partialCounts relies on.
+   */
   private readonly uniqueKeys: boolean;
   private sizeCache: DataPlaneSize | undefined;
   private sectionIndex: Map<string, ServiceSection> | undefined;
@@ -338,7 +341,9 @@ export class NftablesDataPlane implements CompiledDataPlane {
           for (const el of list) {
             const held = elements.get(el.container) as Map<string, NftElement>;
             const prior = held.get(el.key);
-            if (prior !== undefined) uniqueKeys = false;
+            // A key repeated within one Service with the same value (cluster-ips holds the IP once
+            // per port) is harmless; shared between Services, it is not (see partialCounts).
+            if (prior !== undefined && (valueText(prior) !== valueText(el) || !section.ports.some((p) => p.elementsA.includes(prior) || p.elementsB.includes(prior)))) uniqueKeys = false;
             // Same key, same value: the first element (and its comment) stays, as in the kernel.
             if (prior !== undefined && valueText(prior) === valueText(el)) continue;
             held.set(el.key, el);
