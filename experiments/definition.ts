@@ -55,6 +55,12 @@ export interface ExperimentDefinition {
    * depend on it.
    */
   cost?(config: Config): number;
+  /**
+   * Configs with the same key share what the study caches between tasks (a compiled plane,
+   * say): a worker pool runs all their tasks on one thread, one after the other, so the cache
+   * is filled once rather than on every thread. Outputs never depend on it.
+   */
+  shareKey?(config: Config): string;
   /** Exact values from theory or published figures, written as summary rows beside ours. */
   reference?(config: Config): Metrics;
   /**

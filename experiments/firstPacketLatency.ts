@@ -56,6 +56,8 @@ export const firstPacketLatency: ExperimentDefinition = {
   charts: firstPacketCharts,
   // Compiling the node's plane (nftables' is the largest), then the packets.
   cost: (config) => Number(config.services) * Number(config.endpoints) * (config.mode === "nftables" ? 2 : 1) + Number(config.packets),
+  // Replications of one config share its compiled plane (planeFor).
+  shareKey: (config) => `${config.mode}/${config.services}/${config.endpoints}/${config.nodes}`,
   validate(config) {
     getProxyMode(String(config.mode), "--set mode");
   },

@@ -15,11 +15,16 @@ import type { Metrics } from "./definition.js";
 import type { TaskInput } from "./task.js";
 
 /** What a worker thread's lane receives. */
-export interface LaneInput {
+/** The tasks of a run, in the order threads take them: unit u is positions unitStarts[u] to unitStarts[u + 1] - 1. */
+export interface LaneWork {
   inputs: TaskInput[];
+  unitStarts: number[];
+}
+
+export interface LaneInput extends LaneWork {
   /** Load the chart renderer once out of tasks: the charts will be drawn on this thread. */
   preloadCharts: boolean;
-  /** Int32Array over a SharedArrayBuffer: [0] is the next unclaimed position in `inputs`. */
+  /** Int32Array over a SharedArrayBuffer: [0] is the next unclaimed unit. */
   next: Int32Array;
   port: MessagePort;
 }
@@ -46,8 +51,8 @@ export interface ChartsInput {
 export interface TaskPool {
   /** Worker threads (besides the main thread). */
   threads: number;
-  /** Starts one lane per thread on `inputs`, claiming positions from `next`. */
-  runLanes(inputs: TaskInput[], next: Int32Array, onResult: (position: number, metrics: Metrics) => void, preloadCharts?: boolean): Lanes;
+  /** Starts one lane per thread on `work`, claiming units from `next`. */
+  runLanes(work: LaneWork, next: Int32Array, onResult: (position: number, metrics: Metrics) => void, preloadCharts?: boolean): Lanes;
   /**
    * Draws charts on a worker thread (writeCharts there): a thread that ran out of tasks before
    * the last one finished has loaded vega meanwhile, off this thread's critical path.
@@ -69,7 +74,7 @@ export function createTaskPool(threads: number): TaskPool {
     idleTimeout: 1000,
   });
 
-  function runLane(inputs: TaskInput[], next: Int32Array, onResult: (position: number, metrics: Metrics) => void, preloadCharts: boolean): Lanes {
+  function runLane(work: LaneWork, next: Int32Array, onResult: (position: number, metrics: Metrics) => void, preloadCharts: boolean): Lanes {
     const { port1, port2 } = new MessageChannel();
     let received = 0;
     let expected = -1;
@@ -85,7 +90,7 @@ export function createTaskPool(threads: number): TaskPool {
     const finished = (async () => {
       try {
         // The lane resolves to how many tasks it ran; its results may still be in the port.
-        expected = (await pool.run({ inputs, preloadCharts, next, port: port2 } satisfies LaneInput, { name: "lane", transferList: [port2] })) as number;
+        expected = (await pool.run({ ...work, preloadCharts, next, port: port2 } satisfies LaneInput, { name: "lane", transferList: [port2] })) as number;
         if (received < expected) await delivered;
       } finally {
         onStarted();
@@ -97,8 +102,8 @@ export function createTaskPool(threads: number): TaskPool {
 
   return {
     threads,
-    runLanes: (inputs, next, onResult, preloadCharts = false) => {
-      const lanes = Array.from({ length: threads }, () => runLane(inputs, next, onResult, preloadCharts));
+    runLanes: (work, next, onResult, preloadCharts = false) => {
+      const lanes = Array.from({ length: threads }, () => runLane(work, next, onResult, preloadCharts));
       return {
         started: Promise.all(lanes.map((l) => l.started)).then(() => undefined),
         finished: Promise.all(lanes.map((l) => l.finished)).then(() => undefined),

@@ -131,6 +131,8 @@ export const ruleSync: ExperimentDefinition = {
   // Each sync walks the node's table; IPVS lists and diffs every virtual server, nftables and
   // iptables diff only what changed but build larger planes.
   cost: (config) => Number(config.services) * Number(config.duration_s) * (config.mode === "ipvs" ? 3 : config.mode === "nftables" ? 2 : 1),
+  // Configs of one mode and size share the compiled plane (planeFor).
+  shareKey: (config) => `${config.mode}/${config.services}/${config.endpoints}`,
   reference(config): Metrics {
     const p50 = publishedKep3453(config);
     const out: Metrics = {};

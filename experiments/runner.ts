@@ -69,18 +69,23 @@ export async function runPlan(def: ExperimentDefinition, plan: Plan, options: Ru
     results.set(task.index, metrics);
     options.progress?.tick(`${plan.configNames[task.configIndex]} #${task.replication}`);
   };
-  // Every thread claims the next task from one counter; the costliest tasks come first. Rows
-  // are assembled by task index, so which thread ran a task changes nothing in the output.
-  const order = options.pool ? costliestFirst(def, plan, todo) : todo;
+  // Every thread claims the next unit of tasks from one counter, the costliest first. Rows are
+  // assembled by task index, so which thread ran a task changes nothing in the output.
+  const units = options.pool ? workUnits(def, plan, todo) : todo.map((t) => [t]);
+  const order = units.flat();
   const inputs = order.map((task) => taskInput(plan, task));
+  const unitStarts = [0];
+  for (const u of units) unitStarts.push(unitStarts[unitStarts.length - 1] + u.length);
   const next = new Int32Array(new SharedArrayBuffer(4));
-  const lanes = options.pool?.runLanes(inputs, next, (position, metrics) => finish(order[position], inputs[position], metrics), options.poolDrawsCharts);
+  const lanes = options.pool?.runLanes({ inputs, unitStarts }, next, (position, metrics) => finish(order[position], inputs[position], metrics), options.poolDrawsCharts);
   // This thread starts once the other threads have (they need its event loop to get going).
   await lanes?.started;
-  for (let position = Atomics.add(next, 0, 1); position < inputs.length; position = Atomics.add(next, 0, 1)) {
-    finish(order[position], inputs[position], await runTaskInProcess(def, inputs[position]));
-    // Let the worker threads' results in (part files, progress) between tasks of this thread.
-    if (lanes) await new Promise<void>((resolve) => setImmediate(resolve));
+  for (let unit = Atomics.add(next, 0, 1); unit < units.length; unit = Atomics.add(next, 0, 1)) {
+    for (let position = unitStarts[unit]; position < unitStarts[unit + 1]; position++) {
+      finish(order[position], inputs[position], await runTaskInProcess(def, inputs[position]));
+      // Let the worker threads' results in (part files, progress) between tasks of this thread.
+      if (lanes) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
   await lanes?.finished;
   options.progress?.stop();
@@ -94,14 +99,33 @@ export async function runPlan(def: ExperimentDefinition, plan: Plan, options: Ru
 }
 
 /**
- * Longest-processing-time-first order for a pool: tasks by the study's cost estimate, the
- * costliest first (ties keep the plan's order). A study without one keeps the plan's order.
+ * How a pool's threads take the tasks: in units, claimed whole, the costliest unit first
+ * (longest processing time first, so the last units are short). A unit is the tasks of the
+ * configs that share a study's cache (`shareKey`), or else one task. Costs are the study's
+ * estimates (`cost`), summed over a unit; without them units keep the plan's order. Within a
+ * unit, and between units of equal cost, the plan's order holds.
  */
-export function costliestFirst(def: ExperimentDefinition, plan: Plan, tasks: readonly Task[]): Task[] {
-  const cost = def.cost;
-  if (!cost) return [...tasks];
-  const perConfig = plan.configs.map((c) => cost(c));
-  return [...tasks].sort((a, b) => perConfig[b.configIndex] - perConfig[a.configIndex] || a.index - b.index);
+export function workUnits(def: ExperimentDefinition, plan: Plan, tasks: readonly Task[]): Task[][] {
+  const costOf = plan.configs.map((c) => def.cost?.(c) ?? 0);
+  const byKey = new Map<string, Task[]>();
+  const units: Task[][] = [];
+  for (const task of tasks) {
+    const key = def.shareKey?.(plan.configs[task.configIndex]);
+    if (key === undefined) {
+      units.push([task]);
+      continue;
+    }
+    const unit = byKey.get(key);
+    if (unit) unit.push(task);
+    else {
+      const fresh = [task];
+      byKey.set(key, fresh);
+      units.push(fresh);
+    }
+  }
+  const total = (u: Task[]) => u.reduce((sum, t) => sum + costOf[t.configIndex], 0);
+  const costs = new Map(units.map((u) => [u, total(u)]));
+  return units.sort((a, b) => (costs.get(b) as number) - (costs.get(a) as number) || a[0].index - b[0].index);
 }
 
 /**

@@ -1,33 +1,52 @@
 import { describe, expect, it } from "vitest";
 import type { ExperimentDefinition } from "./definition.js";
 import { makePlan } from "./plan.js";
-import { costliestFirst } from "./runner.js";
+import { workUnits } from "./runner.js";
 
 const study: ExperimentDefinition = {
   name: "toy",
   question: "?",
-  params: { size: { description: "work", kind: "integer", default: [1, 30, 5, 30] } },
+  params: {
+    size: { description: "work", kind: "integer", default: [1, 30, 5, 30] },
+    variant: { description: "a variant sharing the size's cache", kind: "string", default: ["a", "b"] },
+  },
   quick: {},
   tiny: {},
   replications: { full: 2, quick: 1 },
   run: () => ({}),
 };
+const cost = (c: Record<string, string | number>) => Number(c.size);
 
-describe("the order a worker pool starts tasks in", () => {
-  it("costliest first by the study's estimate; equal costs keep the plan's order", () => {
-    const plan = makePlan({ ...study, cost: (c) => Number(c.size) }, {});
-    const order = costliestFirst({ ...study, cost: (c) => Number(c.size) }, plan, plan.tasks);
-    expect(order.map((t) => [plan.configs[t.configIndex].size, t.replication])).toEqual([
-      [30, 0], [30, 1], [30, 0], [30, 1], [5, 0], [5, 1], [1, 0], [1, 1],
-    ]);
-    // The two configs of size 30: the earlier one (index 1) first.
-    expect(order.slice(0, 4).map((t) => t.configIndex)).toEqual([1, 1, 3, 3]);
+describe("how a worker pool takes the tasks", () => {
+  it("one task a unit, costliest first; equal costs keep the plan's order", () => {
+    const def = { ...study, cost };
+    const plan = makePlan(def, {});
+    const units = workUnits(def, plan, plan.tasks);
+    expect(units.every((u) => u.length === 1)).toBe(true);
+    const sizes = units.map((u) => plan.configs[u[0].configIndex].size);
+    expect(sizes).toEqual([30, 30, 30, 30, 30, 30, 30, 30, 5, 5, 5, 5, 1, 1, 1, 1]);
+    // Equal costs: plan order (the first size-30 config, index 2, before index 3, 6, 7).
+    expect(units.slice(0, 8).map((u) => u[0].index)).toEqual([4, 5, 6, 7, 12, 13, 14, 15]);
     // Every task exactly once.
-    expect(order.map((t) => t.index).sort((a, b) => a - b)).toEqual(plan.tasks.map((t) => t.index));
+    expect(units.flat().map((t) => t.index).sort((a, b) => a - b)).toEqual(plan.tasks.map((t) => t.index));
   });
 
-  it("a study without an estimate keeps the plan's order", () => {
+  it("configs with one share key form one unit, in plan order, ranked by their total cost", () => {
+    const def = { ...study, cost, shareKey: (c: Record<string, string | number>) => `size=${c.size}` };
+    const plan = makePlan(def, {});
+    const units = workUnits(def, plan, plan.tasks);
+    // Four sizes (30 twice in the grid: two keys are equal, so one unit of 8 tasks).
+    expect(units.map((u) => u.length)).toEqual([8, 4, 4]);
+    expect(units.map((u) => plan.configs[u[0].configIndex].size)).toEqual([30, 5, 1]);
+    for (const u of units) {
+      expect(new Set(u.map((t) => plan.configs[t.configIndex].size)).size).toBe(1);
+      expect(u.map((t) => t.index)).toEqual([...u.map((t) => t.index)].sort((a, b) => a - b));
+    }
+    expect(units.flat().map((t) => t.index).sort((a, b) => a - b)).toEqual(plan.tasks.map((t) => t.index));
+  });
+
+  it("a study without estimates keeps the plan's order", () => {
     const plan = makePlan(study, {});
-    expect(costliestFirst(study, plan, plan.tasks)).toEqual(plan.tasks);
+    expect(workUnits(study, plan, plan.tasks).flat()).toEqual(plan.tasks);
   });
 });

@@ -7,17 +7,20 @@ import type { ChartsInput, LaneInput, LaneResult } from "./pool.js";
 import { loadExperiment } from "./registry.js";
 import { runTaskInProcess } from "./task.js";
 
-/** Claims tasks from the shared counter until none is left; returns how many it ran. */
-export async function lane({ inputs, preloadCharts, next, port }: LaneInput): Promise<number> {
+/** Claims units of tasks from the shared counter until none is left; returns how many tasks it ran. */
+export async function lane({ inputs, unitStarts, preloadCharts, next, port }: LaneInput): Promise<number> {
   port.postMessage({ position: -1 } satisfies LaneResult);
   let ran = 0;
-  for (let position = Atomics.add(next, 0, 1); position < inputs.length; position = Atomics.add(next, 0, 1)) {
-    const input = inputs[position];
-    const def = await loadExperiment(input.experiment);
-    if (!def) throw new Error(`unknown experiment ${input.experiment}`);
-    const metrics = await runTaskInProcess(def, input);
-    port.postMessage({ position, metrics } satisfies LaneResult);
-    ran++;
+  const units = unitStarts.length - 1;
+  for (let unit = Atomics.add(next, 0, 1); unit < units; unit = Atomics.add(next, 0, 1)) {
+    for (let position = unitStarts[unit]; position < unitStarts[unit + 1]; position++) {
+      const input = inputs[position];
+      const def = await loadExperiment(input.experiment);
+      if (!def) throw new Error(`unknown experiment ${input.experiment}`);
+      const metrics = await runTaskInProcess(def, input);
+      port.postMessage({ position, metrics } satisfies LaneResult);
+      ran++;
+    }
   }
   // Out of tasks while another thread finishes its last: load vega now, for the charts.
   if (preloadCharts) await plotModule();
