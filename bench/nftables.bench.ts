@@ -73,6 +73,18 @@ function incrementalSuite(): Benchmark.Suite {
     },
   );
   suite.add(
+    "what the simulator's sync loop does: recompile (reusing) + counted writes (syncWritesFrom)",
+    () => {
+      const [a, b] = states as [ClusterState, ClusterState];
+      const [pa, pb] = planes as [NftablesDataPlane, NftablesDataPlane];
+      const from = flip === 0 ? pa : pb;
+      const next = compileNftables(flip === 0 ? b : a, OPTIONS, from);
+      sink += next.syncWritesFrom(from, "partial").rulesWritten;
+      flip ^= 1;
+    },
+    { maxTime: 3 },
+  );
+  suite.add(
     "the same without reuse: full recompile + incremental transaction text",
     () => {
       const [a, b] = states as [ClusterState, ClusterState];

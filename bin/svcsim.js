@@ -14,6 +14,10 @@ process.stdout.on("error", (err) => {
 // requests in flight), and the default 16 MiB semi-space makes V8 copy survivors over and
 // over. Set before anything big is loaded.
 v8.setFlagsFromString("--max-semi-space-size=64");
+// ... and reached at once: a command that keeps what it allocates (a 7.6 MB scenario's YAML
+// documents) otherwise copies them through a small young generation that doubles slowly
+// (`svcsim rules` on 10k Services: ~5 % faster; neutral for the studies and mm1).
+v8.setFlagsFromString("--semi-space-growth-factor=8");
 // A larger inlining budget lets V8 inline the event engine into model handlers (6-8 % on mm1).
 v8.setFlagsFromString("--max-inlined-bytecode-size-cumulative=1400");
 
