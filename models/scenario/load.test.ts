@@ -253,6 +253,24 @@ describe("parseScenario: what is skipped and what is refused", () => {
     expect(error(() => parseScenario(web, "w.yaml", { maxBytes: 100 })).expected).toBe("at most 100 bytes");
   });
 
+  test("documents are read as they are parsed, yet a syntax error further on is reported before a bad field", () => {
+    const bad = web.replace("ports: [{port: 80}]", "ports: [{port: -1}]");
+    // The bad field alone: its own error, with its line.
+    expect(error(() => parseScenario(bad, "f.yaml")).format()).toMatch(/document 2 \(Service\/web\): spec\.ports\[0\]\.port: .* at line \d+/);
+    // A syntax error in a later document wins, as a whole-stream parse would have it.
+    expect(error(() => parseScenario(`${bad}---
+kind: [unclosed
+`, "s.yaml")).format()).toMatch(/YAML syntax error at line \d+/);
+    // A stream js-yaml refuses half-way is read again from the top: nothing is counted twice.
+    const twice = `${web}---
+apiVersion: v1
+kind: Service
+metadata: {name: other}
+spec: {selector: {app: web}, ports: [{port: 81}]}
+`;
+    expect(parseScenario(twice, "ok.yaml").services.map((x) => x.metadata.name)).toEqual(["web", "other"]);
+  });
+
   test("a few aliases are fine; a bomb is not", () => {
     const ok = parseScenario(
       "apiVersion: v1\nkind: Service\nmetadata: {name: a, labels: &l {app: a}}\nspec: {selector: *l, ports: [{port: 80}]}\n",

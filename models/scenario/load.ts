@@ -42,7 +42,7 @@ import type {
   Scenario,
   ServiceObject,
 } from "./types.js";
-import { DEFAULT_MAX_BYTES, readYamlStream, type PathSegment, type ReadLimits, type SourceDocument } from "./yamlStream.js";
+import { DEFAULT_MAX_BYTES, visitYamlStream, type PathSegment, type ReadLimits, type SourceDocument } from "./yamlStream.js";
 
 export const SVCSIM_API_VERSION = "svcsim.dev/v1";
 const SVCSIM_KINDS = ["Cluster", "Workload", "Churn", "Run"];
@@ -345,8 +345,12 @@ class ScenarioReader {
 
 /** Parses a scenario from its text; `file` names it in messages and gives its default name. */
 export function parseScenario(text: string, file: string, limits: ReadLimits = {}): Scenario {
-  const reader = new ScenarioReader(file);
-  for (const doc of readYamlStream(text, file, limits)) reader.readDocument(doc);
+  // Each document is read as soon as it is parsed; a restart (the careful path) gets a fresh reader.
+  let reader = new ScenarioReader(file);
+  visitYamlStream(text, file, limits, () => {
+    reader = new ScenarioReader(file);
+    return (doc) => reader.readDocument(doc);
+  });
   return reader.finish(basename(file, extname(file)));
 }
 

@@ -9,10 +9,17 @@
  * the line of a bad field and everything js-yaml refuses, by parsing the stream again — only
  * on the way to an error.
  */
+import { createRequire } from "node:module";
 import jsyaml from "js-yaml";
-import { isNode, LineCounter, parseAllDocuments } from "yaml";
 import type { Document } from "yaml";
 import { InputError } from "../../sim/errors.js";
+
+/** yaml is loaded only on the way to an error (or for a stream js-yaml refuses): ~25 ms saved at every start. */
+let yamlPackage: typeof import("yaml") | undefined;
+function yamlLib(): typeof import("yaml") {
+  yamlPackage ??= createRequire(import.meta.url)("yaml") as typeof import("yaml");
+  return yamlPackage;
+}
 
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 /** Alias nodes expanded per document; yaml's own default is 100. */
@@ -152,26 +159,37 @@ function stripNullsInPlace(value: unknown): unknown {
   return value;
 }
 
-/** js-yaml's load of a well-formed stream, or null if it refuses it or aliases expand too much. */
-function fastLoad(text: string, maxAliasCount: number): unknown[] | null {
-  let values: unknown[];
-  try {
-    // YAML 1.2's core schema, as the yaml package reads: no timestamps, no merge keys.
-    values = jsyaml.loadAll(text, undefined, { schema: jsyaml.CORE_SCHEMA });
-  } catch {
-    return null;
-  }
-  // Aliases need anchors (`&name`); a stream without a single `&` has none to expand.
-  if (!text.includes("&")) return values;
-  for (const v of values) {
-    // Aliases may repeat at most `maxAliasCount` nodes' worth beyond the document itself.
-    const distinct = distinctSize(v);
-    if (expandedSize(v, distinct + 100 * maxAliasCount) === Infinity) return null;
-  }
-  return values;
+/** A document's aliases expand beyond `maxAliasCount` nodes' worth (checked only for streams with anchors). */
+function aliasesExpandTooMuch(value: unknown, maxAliasCount: number): boolean {
+  // Aliases may repeat at most `maxAliasCount` nodes' worth beyond the document itself.
+  return expandedSize(value, distinctSize(value) + 100 * maxAliasCount) === Infinity;
 }
 
+/** Thrown inside js-yaml's document callback to leave the fast path for the careful one. */
+class UseCarefulPath extends Error {}
+
+/** Reads a stream into its documents (all of them, then returns them). */
 export function readYamlStream(text: string, file: string, limits: ReadLimits = {}): SourceDocument[] {
+  let docs: SourceDocument[] = [];
+  visitYamlStream(text, file, limits, () => {
+    docs = [];
+    return (doc) => docs.push(doc);
+  });
+  return docs;
+}
+
+/**
+ * Hands the stream's documents, in order, to a visitor made by `start`. Well-formed streams go
+ * through js-yaml one document at a time, each visited as soon as it is parsed, so that the
+ * parser's values die young instead of the whole stream's being kept (and copied by the garbage
+ * collector) until the last document is read. If js-yaml refuses the stream, or a document's
+ * aliases expand too far, `start` is called again for a fresh visitor and the careful path
+ * (yaml) reads the stream from the top, reporting the error with its line. A document the
+ * visitor refuses (an InputError) stands as the error unless the stream further on is not
+ * well-formed YAML: then the syntax error is reported, as if the whole stream had been parsed
+ * first.
+ */
+export function visitYamlStream(text: string, file: string, limits: ReadLimits, start: () => (doc: SourceDocument) => void): void {
   const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
   const maxAliasCount = limits.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
   const maxDocuments = limits.maxDocuments ?? DEFAULT_MAX_DOCUMENTS;
@@ -190,24 +208,61 @@ export function readYamlStream(text: string, file: string, limits: ReadLimits = 
   if (markers > maxDocuments) {
     throw new InputError("too many YAML documents", { file, expected: `at most ${maxDocuments} documents`, found: `${markers} document markers` });
   }
-  const fast = fastLoad(text, maxAliasCount);
-  if (fast !== null) {
-    if (fast.length > maxDocuments) {
-      throw new InputError("too many YAML documents", { file, expected: `at most ${maxDocuments} documents`, found: String(fast.length) });
-    }
-    // Lines are wanted only for an error message: parse with positions then, once.
-    let careful: SourceDocument[] | undefined;
-    return fast.map((value, i) => ({
-      index: i + 1,
-      value: stripNullsInPlace(value),
-      lineOf: (path) => (careful ??= carefulRead(text, file, maxAliasCount, maxDocuments))[i]?.lineOf(path),
-    }));
+  // Lines are wanted only for an error message: parse with positions then, once.
+  let careful: SourceDocument[] | undefined;
+  const carefulDocs = () => (careful ??= carefulRead(text, file, maxAliasCount, maxDocuments));
+  // Aliases need anchors (`&name`); a stream without a single `&` has none to expand.
+  const anchors = text.includes("&");
+  const visit = start();
+  let index = 0;
+  let refused: unknown;
+  try {
+    // YAML 1.2's core schema, as the yaml package reads: no timestamps, no merge keys.
+    jsyaml.loadAll(
+      text,
+      (value: unknown) => {
+        const i = index++;
+        if (index > maxDocuments) {
+          refused = new InputError("too many YAML documents", { file, expected: `at most ${maxDocuments} documents`, found: `more than ${maxDocuments}` });
+          throw refused;
+        }
+        if (anchors && aliasesExpandTooMuch(value, maxAliasCount)) throw new UseCarefulPath();
+        try {
+          visit({ index: i + 1, value: stripNullsInPlace(value), lineOf: (path) => carefulDocs()[i]?.lineOf(path) });
+        } catch (err) {
+          refused = err;
+          throw err;
+        }
+      },
+      { schema: jsyaml.CORE_SCHEMA },
+    );
+    return;
+  } catch (e) {
+    // What the visitor (or the document count) refused stands, unless the stream is not
+    // well-formed further on. Anything js-yaml refuses goes to the careful path.
+    if (e === refused && !(e instanceof InputError && !wellFormed(text, maxAliasCount))) throw e;
   }
-  return carefulRead(text, file, maxAliasCount, maxDocuments);
+  const again = start();
+  for (const doc of carefulDocs()) again(doc);
+}
+
+/** Whether js-yaml reads the whole stream, aliases within bounds (the fast path would have). */
+function wellFormed(text: string, maxAliasCount: number): boolean {
+  try {
+    const anchors = text.includes("&");
+    let ok = true;
+    jsyaml.loadAll(text, (value: unknown) => {
+      if (anchors && aliasesExpandTooMuch(value, maxAliasCount)) ok = false;
+    }, { schema: jsyaml.CORE_SCHEMA });
+    return ok;
+  } catch {
+    return false;
+  }
 }
 
 /** yaml's parse with source positions: precise errors, and the line of any field. */
 function carefulRead(text: string, file: string, maxAliasCount: number, maxDocuments: number): SourceDocument[] {
+  const { isNode, LineCounter, parseAllDocuments } = yamlLib();
   const lineCounter = new LineCounter();
   let docs: Document.Parsed[];
   try {
