@@ -7,7 +7,11 @@
  * benchmarks and `svcsim` inside a worker pool's threads use the same sources; only the
  * entry points differ.
  */
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
+
+// Chunk names carry content hashes: start from an empty directory, or old chunks pile up.
+rmSync("dist/bundle", { recursive: true, force: true });
 
 await build({
   entryPoints: { cli: "experiments/cli.ts", worker: "experiments/worker.ts" },
