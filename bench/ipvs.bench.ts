@@ -8,13 +8,12 @@
  * Clusters are built in onStart, outside the timed loop.
  */
 import Benchmark from "benchmark";
-import type { ClusterState } from "../models/cluster/types.js";
 import { compileIpvs } from "../models/proxy/ipvs/index.js";
 import type { IpvsDataPlane, IpvsScheduler } from "../models/proxy/ipvs/index.js";
 import { syntheticCluster } from "../models/proxy/synthetic.js";
 import type { Packet, UniformSource } from "../models/proxy/types.js";
 import { createStream } from "../sim/random.js";
-import { addCompileRenderCases, clusterIPPackets, NODE_OPTIONS as OPTIONS, twoStatesOneServiceChanged } from "./proxyBench.js";
+import { addCompileRenderCases, clusterIPPackets, NODE_OPTIONS as OPTIONS, OneChangeFlip } from "./proxyBench.js";
 
 let sink = 0;
 
@@ -59,27 +58,13 @@ function evaluateSuite(): Benchmark.Suite {
 
 function updateSuite(): Benchmark.Suite {
   const suite = new Benchmark.Suite("IPVS: sync after one Service changed (10k Services × 4 endpoints)");
-  let states: [ClusterState, ClusterState] | null = null;
-  let planes: [IpvsDataPlane, IpvsDataPlane] | null = null;
-  let flip = 0;
+  const flip = new OneChangeFlip<IpvsDataPlane>((state) => compileIpvs(state, OPTIONS));
   suite.add(
     "recompile + ipvsadm/ipset operations",
     () => {
-      const [a, b] = states as [ClusterState, ClusterState];
-      const [pa, pb] = planes as [IpvsDataPlane, IpvsDataPlane];
-      const from = flip === 0 ? pa : pb;
-      const next = compileIpvs(flip === 0 ? b : a, OPTIONS);
-      sink += next.updateFrom(from).ipvsadm.length;
-      flip ^= 1;
+      sink += flip.step((to, from) => compileIpvs(to, OPTIONS).updateFrom(from).ipvsadm.length);
     },
-    {
-      minSamples: 3,
-      maxTime: 3,
-      onStart: () => {
-        states = twoStatesOneServiceChanged();
-        planes = [compileIpvs(states[0], OPTIONS), compileIpvs(states[1], OPTIONS)];
-      },
-    },
+    { minSamples: 3, maxTime: 3, onStart: () => flip.setUp() },
   );
   return suite;
 }

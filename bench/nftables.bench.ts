@@ -9,12 +9,11 @@
  */
 import Benchmark from "benchmark";
 import { createStream } from "../sim/random.js";
-import type { ClusterState } from "../models/cluster/types.js";
 import { compileNftables } from "../models/proxy/nftables/index.js";
 import type { NftablesDataPlane } from "../models/proxy/nftables/index.js";
 import { syntheticCluster } from "../models/proxy/synthetic.js";
 import type { Packet } from "../models/proxy/types.js";
-import { addCompileRenderCases, clusterIPPackets, NODE_OPTIONS as OPTIONS, twoStatesOneServiceChanged } from "./proxyBench.js";
+import { addCompileRenderCases, clusterIPPackets, NODE_OPTIONS as OPTIONS, OneChangeFlip } from "./proxyBench.js";
 
 let sink = 0;
 
@@ -50,49 +49,25 @@ function evaluateSuite(): Benchmark.Suite {
 
 function incrementalSuite(): Benchmark.Suite {
   const suite = new Benchmark.Suite("nftables: partial sync after one Service changed (10k Services × 4 endpoints)");
-  let states: [ClusterState, ClusterState] | null = null;
-  let planes: [NftablesDataPlane, NftablesDataPlane] | null = null;
-  let flip = 0;
+  const flip = new OneChangeFlip<NftablesDataPlane>((state, previous) => compileNftables(state, OPTIONS, previous));
   suite.add(
     "recompile (reusing unchanged Services) + incremental transaction text",
     () => {
-      const [a, b] = states as [ClusterState, ClusterState];
-      const [pa, pb] = planes as [NftablesDataPlane, NftablesDataPlane];
-      const from = flip === 0 ? pa : pb;
-      const next = compileNftables(flip === 0 ? b : a, OPTIONS, from);
-      sink += next.transactionFrom(from).text.length;
-      flip ^= 1;
+      sink += flip.step((to, from) => compileNftables(to, OPTIONS, from).transactionFrom(from).text.length);
     },
-    {
-      maxTime: 3,
-      onStart: () => {
-        states = twoStatesOneServiceChanged();
-        const pa = compileNftables(states[0], OPTIONS);
-        planes = [pa, compileNftables(states[1], OPTIONS, pa)];
-      },
-    },
+    { maxTime: 3, onStart: () => flip.setUp() },
   );
   suite.add(
     "what the simulator's sync loop does: recompile (reusing) + counted writes (syncWritesFrom)",
     () => {
-      const [a, b] = states as [ClusterState, ClusterState];
-      const [pa, pb] = planes as [NftablesDataPlane, NftablesDataPlane];
-      const from = flip === 0 ? pa : pb;
-      const next = compileNftables(flip === 0 ? b : a, OPTIONS, from);
-      sink += next.syncWritesFrom(from, "partial").rulesWritten;
-      flip ^= 1;
+      sink += flip.step((to, from) => compileNftables(to, OPTIONS, from).syncWritesFrom(from, "partial").rulesWritten);
     },
     { maxTime: 3 },
   );
   suite.add(
     "the same without reuse: full recompile + incremental transaction text",
     () => {
-      const [a, b] = states as [ClusterState, ClusterState];
-      const [pa, pb] = planes as [NftablesDataPlane, NftablesDataPlane];
-      const from = flip === 0 ? pa : pb;
-      const next = compileNftables(flip === 0 ? b : a, OPTIONS);
-      sink += next.transactionFrom(from).text.length;
-      flip ^= 1;
+      sink += flip.step((to, from) => compileNftables(to, OPTIONS).transactionFrom(from).text.length);
     },
     { minSamples: 3, maxTime: 3 },
   );

@@ -60,3 +60,32 @@ export function twoStatesOneServiceChanged(): [ClusterState, ClusterState] {
   b.endpointSlices[5000] = { ...slice, endpoints: [...slice.endpoints.slice(1), { ...slice.endpoints[0], address: "10.255.0.1" }] };
   return [a, b];
 }
+
+/**
+ * A node moved back and forth between the two states of twoStatesOneServiceChanged(): each
+ * step hands `f` the state it moves to and the plane compiled for the state it leaves.
+ */
+export class OneChangeFlip<P> {
+  private states: [ClusterState, ClusterState] | null = null;
+  private planes: [P, P] | null = null;
+  private flip = 0;
+
+  constructor(private readonly compile: (state: ClusterState, previous?: P) => P) {}
+
+  /** Builds the states and their planes (benchmark.js's onStart). */
+  setUp(): void {
+    const states = twoStatesOneServiceChanged();
+    const first = this.compile(states[0]);
+    this.states = states;
+    this.planes = [first, this.compile(states[1], first)];
+  }
+
+  step(f: (to: ClusterState, from: P) => number): number {
+    const [a, b] = this.states as [ClusterState, ClusterState];
+    const [pa, pb] = this.planes as [P, P];
+    const r = this.flip === 0 ? f(b, pa) : f(a, pb);
+    this.flip ^= 1;
+    return r;
+  }
+}
+

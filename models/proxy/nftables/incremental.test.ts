@@ -179,6 +179,24 @@ const changeArb: fc.Arbitrary<Change> = fc.oneof(
   fc.record({ kind: fc.constant("addService" as const), octet: fc.integer({ min: 100, max: 250 }) }),
 );
 
+/** Up to six syncs, each after one to three changes. */
+const batchesArb = fc.array(fc.array(changeArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 6 });
+
+/**
+ * The cluster after each batch of changes to `start`; with `share`, unchanged Service and slice
+ * objects are the previous state's own, as the simulator's control plane publishes them.
+ */
+function* clustersAfter(start: ClusterState, batches: readonly Change[][], share = false): Generator<ClusterState> {
+  let cluster = start;
+  for (const batch of batches) {
+    let next = cluster;
+    for (const change of batch) next = applyChange(next, change);
+    if (share) next = sharingUnchanged(cluster, next);
+    yield next;
+    cluster = next;
+  }
+}
+
 function applyChange(c: ClusterState, change: Change): ClusterState {
   const next: ClusterState = structuredClone(c);
   const pick = <T>(list: T[], i: number): T | undefined => (list.length === 0 ? undefined : list[i % list.length]);
@@ -242,7 +260,7 @@ function applyChange(c: ClusterState, change: Change): ClusterState {
 describe("partial syncs on random changes", () => {
   test("incremental transactions reach the state a full render gives", () => {
     fc.assert(
-      fc.property(fc.array(fc.array(changeArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 6 }), fc.boolean(), (steps, age) => {
+      fc.property(batchesArb, fc.boolean(), (steps, age) => {
         let cluster = mixedCluster();
         const k = new Kernel(compileNftables(cluster, OPTS));
         for (const batch of steps) {
@@ -259,11 +277,10 @@ describe("partial syncs on random changes", () => {
 describe("what the sync loop charges", () => {
   test("counting only the changed Services gives the counts and stale chains of the whole transaction", () => {
     fc.assert(
-      fc.property(fc.array(fc.array(changeArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 6 }), (steps) => {
-        let cluster = mixedCluster();
-        let plane = compileNftables(cluster, OPTS);
-        for (const batch of steps) {
-          for (const change of batch) cluster = applyChange(cluster, change);
+      fc.property(batchesArb, (batches) => {
+        const start = mixedCluster();
+        let plane = compileNftables(start, OPTS);
+        for (const cluster of clustersAfter(start, batches)) {
           const next = compileNftables(cluster, OPTS, plane);
           const counted = next.syncWritesFrom(plane, "partial");
           const countedStale = [...next.staleChains];
@@ -296,18 +313,14 @@ function sharingUnchanged(prev: ClusterState, next: ClusterState): ClusterState 
 describe("compiling over the previous plane", () => {
   test("reusing the sections of unchanged Service and slice objects gives the table a fresh compile gives", () => {
     fc.assert(
-      fc.property(fc.array(fc.array(changeArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 6 }), (steps) => {
-        let cluster = mixedCluster();
-        let plane = compileNftables(cluster, OPTS);
+      fc.property(batchesArb, (batches) => {
+        const start = mixedCluster();
+        let plane = compileNftables(start, OPTS);
         let reused = 0;
-        for (const batch of steps) {
-          let next = cluster;
-          for (const change of batch) next = applyChange(next, change);
-          next = sharingUnchanged(cluster, next);
+        for (const next of clustersAfter(start, batches, true)) {
           const incremental = compileNftables(next, OPTS, plane);
           reused += incremental.sections.filter((s) => plane.sections.includes(s)).length;
           expect(incremental.render()).toBe(compileNftables(next, OPTS).render());
-          cluster = next;
           plane = incremental;
         }
         // The shortcut was taken (not every Service changes at every step).
