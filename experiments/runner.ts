@@ -78,6 +78,9 @@ export async function runPlan(def: ExperimentDefinition, plan: Plan, options: Ru
   for (const u of units) unitStarts.push(unitStarts[unitStarts.length - 1] + u.length);
   const next = new Int32Array(new SharedArrayBuffer(4));
   const lanes = options.pool?.runLanes({ inputs, unitStarts }, next, (position, metrics) => finish(order[position], inputs[position], metrics), options.poolDrawsCharts);
+  // A task that fails on a worker thread: no thread claims more work, and the failure surfaces
+  // below (await), not as an unhandled rejection while this thread is busy.
+  lanes?.finished.catch(() => Atomics.store(next, 0, units.length));
   // This thread starts once the other threads have (they need its event loop to get going).
   await lanes?.started;
   for (let unit = Atomics.add(next, 0, 1); unit < units.length; unit = Atomics.add(next, 0, 1)) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ExperimentDefinition } from "./definition.js";
 import { makePlan } from "./plan.js";
+import type { TaskPool } from "./pool.js";
 import { workUnits } from "./runner.js";
 
 const study: ExperimentDefinition = {
@@ -48,5 +49,23 @@ describe("how a worker pool takes the tasks", () => {
   it("a study without estimates keeps the plan's order", () => {
     const plan = makePlan(study, {});
     expect(workUnits(study, plan, plan.tasks).flat()).toEqual(plan.tasks);
+  });
+});
+
+describe("a task failing on a worker thread", () => {
+  it("stops every thread from claiming more, and fails the run with its error", async () => {
+    const { runPlan } = await import("./runner.js");
+    const { tempDir } = await import("../test/cli.js");
+    let ran = 0;
+    const def: ExperimentDefinition = { ...study, run: () => ((ran += 1), { x: 1 }) };
+    const plan = makePlan(def, {});
+    const pool: TaskPool = {
+      threads: 1,
+      runLanes: () => ({ started: Promise.resolve(), finished: Promise.reject(new Error("boom on a worker")) }),
+      drawCharts: async () => [],
+      close: async () => {},
+    };
+    await expect(runPlan(def, plan, { outDir: tempDir(), pool })).rejects.toThrow("boom on a worker");
+    expect(ran).toBeLessThan(plan.tasks.length);
   });
 });
