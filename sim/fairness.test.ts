@@ -18,13 +18,17 @@ describe("jainIndex", () => {
   });
 
   it("lies in [1/n, 1] and does not depend on the scale", () => {
+    // Loads are zero or at least 1e-300: a subnormal load times 0.001 rounds to 0 in IEEE
+    // arithmetic, which changes the loads themselves (fast-check found [5e-324, 0] × 0.001).
+    const load = fc.oneof(fc.constant(0), fc.double({ min: 1e-300, max: 1e6, noNaN: true }));
     fc.assert(
-      fc.property(fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 50 }), fc.double({ min: 0.001, max: 1000, noNaN: true }), (loads, scale) => {
+      fc.property(fc.array(load, { minLength: 1, maxLength: 50 }), fc.double({ min: 0.001, max: 1000, noNaN: true }), (loads, scale) => {
         const j = jainIndex(loads);
         expect(j).toBeGreaterThanOrEqual(1 / loads.length - 1e-12);
         expect(j).toBeLessThanOrEqual(1 + 1e-12);
         expect(jainIndex(loads.map((x) => x * scale))).toBeCloseTo(j, 9);
       }),
+      { numRuns: 1000 },
     );
   });
 });
