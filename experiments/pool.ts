@@ -2,9 +2,9 @@
  * A worker-thread pool (piscina) for `--workers N`: N - 1 threads beside the main thread.
  *
  * Tasks are not handed out one message at a time: each thread runs a lane that claims the next
- * task from a counter in shared memory (Atomics), and so does the main thread, from the same
- * counter. No thread waits for another to hand it work, and none holds a task it has not
- * started, so the last tasks spread over every thread. Results stream back on a MessagePort as
+ * unit of tasks from a counter in shared memory (Atomics), and so does the main thread, from
+ * the same counter. No thread waits for another to hand it work, and none holds work it has not
+ * started, so the last units spread over every thread. Results stream back on a MessagePort as
  * they finish, so the main thread keeps each one (part file, progress) as it arrives.
  */
 import v8 from "node:v8";
@@ -14,13 +14,13 @@ import type { ChartSpec } from "./charts.js";
 import type { Metrics } from "./definition.js";
 import type { TaskInput } from "./task.js";
 
-/** What a worker thread's lane receives. */
 /** The tasks of a run, in the order threads take them: unit u is positions unitStarts[u] to unitStarts[u + 1] - 1. */
 export interface LaneWork {
   inputs: TaskInput[];
   unitStarts: number[];
 }
 
+/** What a worker thread's lane receives. */
 export interface LaneInput extends LaneWork {
   /** Load the chart renderer once out of tasks: the charts will be drawn on this thread. */
   preloadCharts: boolean;
@@ -66,7 +66,8 @@ export function createTaskPool(threads: number): TaskPool {
   // isolates: two threads that each scavenge alone run ~10 % faster together than with helpers
   // (docs/PERFORMANCE.md). The flag is read at every scavenge, so setting it now is safe.
   v8.setFlagsFromString("--no-parallel-scavenge");
-  // The worker is the compiled module next to this one (dist/experiments/worker.js).
+  // The worker module sits next to this one: dist/bundle/worker.js for the command,
+  // dist/experiments/worker.js for the compiled sources (benchmarks).
   const pool = new Piscina({
     filename: new URL("./worker.js", import.meta.url).href,
     minThreads: threads,
