@@ -238,9 +238,9 @@ export function visitYamlStream(text: string, file: string, limits: ReadLimits, 
     );
     return;
   } catch (e) {
-    // What the visitor (or the document count) refused stands, unless the stream is not
-    // well-formed further on. Anything js-yaml refuses goes to the careful path.
-    if (e === refused && !(e instanceof InputError && !wellFormed(text, maxAliasCount))) throw e;
+    // What the visitor (or the document count) refused stands, unless it is bad input and the
+    // stream is not well-formed further on. Anything js-yaml refuses goes to the careful path.
+    if (e === refused && (!(e instanceof InputError) || wellFormed(text, maxAliasCount))) throw e;
   }
   const again = start();
   for (const doc of carefulDocs()) again(doc);
