@@ -254,6 +254,8 @@ export class IpvsDataPlane implements CompiledDataPlane {
 
   /** What a sync from `previous` writes: ipvsadm and ipset operations, and the restored rules. */
   updateFrom(previous: IpvsDataPlane): IpvsUpdate {
+    // The same plane (a sync that found nothing to change): nothing to write, without the diff.
+    if (previous === this) return { ipvsadm: [], ipset: [], iptablesRules: this.iptables.rules.length };
     const ipvsadm: string[] = [];
     for (const v of this.virtualServers) {
       const old = previous.byKey.get(v.key);
