@@ -266,5 +266,9 @@ describe("IPVS verdicts", () => {
     ]);
     expect(u.ipset).toEqual(["add KUBE-CLUSTER-IP 172.30.0.46,tcp:80", "add KUBE-IPVS-IPS 172.30.0.46"]);
     expect(after.syncWritesFrom(before)).toMatchObject({ rulesWritten: 4, elementsWritten: 2, tableRules: 5 });
+    // Against itself, or an equal plane compiled anew: nothing to write.
+    const again = plane([{ ...FOUR, endpoints: [{ ip: "10.180.0.1" }, { ip: "10.180.0.2" }, { ip: "10.180.0.7" }] }, services[1]]);
+    expect(after.updateFrom(after)).toEqual(after.updateFrom(again));
+    expect(after.updateFrom(after)).toEqual({ ipvsadm: [], ipset: [], iptablesRules: u.iptablesRules });
   });
 });

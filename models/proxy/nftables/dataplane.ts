@@ -477,6 +477,11 @@ export class NftablesDataPlane implements CompiledDataPlane {
    */
   private partialCounts(previous: NftablesDataPlane): NftTransaction {
     const tx = new TransactionWriter(false);
+    // The same plane (a sync that found nothing to change): nothing to write or flush.
+    if (previous === this) {
+      this.staleChains.clear();
+      return tx.done();
+    }
     const diff = new ElementDiff(previous.elements);
     for (const section of this.sections) {
       if (previous.sectionByKey(section.key)?.signature !== section.signature) this.writeSection(tx, diff, section, true);

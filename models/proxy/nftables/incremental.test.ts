@@ -293,6 +293,12 @@ describe("what the sync loop charges", () => {
             tableRules: next.size().rules,
           });
           expect(countedStale).toEqual([...next.staleChains]);
+          // A sync against the very same plane counts what an equal plane compiled anew does.
+          const solo = compileNftables(cluster, OPTS);
+          const twin = compileNftables(cluster, OPTS).syncWritesFrom(solo, "partial");
+          const self = solo.syncWritesFrom(solo, "partial");
+          expect(self).toEqual(twin);
+          expect(self.rulesWritten + self.chainsWritten + self.elementsWritten).toBe(0);
           plane = next;
         }
       }),
