@@ -384,7 +384,7 @@ function titleOf(o: CommonOptions, width: number) {
 }
 
 /** Splits a text at spaces into lines no wider than `width` (a single long word stays whole). */
-function wrap(text: string, font: TextItem, width: number): string | string[] {
+export function wrap(text: string, font: TextItem, width: number): string | string[] {
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(" ")) {

@@ -49,8 +49,6 @@ export interface ChartsInput {
 }
 
 export interface TaskPool {
-  /** Worker threads (besides the main thread). */
-  threads: number;
   /** Starts one lane per thread on `work`, claiming units from `next`. */
   runLanes(work: LaneWork, next: Int32Array, onResult: (position: number, metrics: Metrics) => void, preloadCharts?: boolean): Lanes;
   /**
@@ -102,7 +100,6 @@ export function createTaskPool(threads: number): TaskPool {
   }
 
   return {
-    threads,
     runLanes: (work, next, onResult, preloadCharts = false) => {
       const lanes = Array.from({ length: threads }, () => runLane(work, next, onResult, preloadCharts));
       return {

@@ -17,8 +17,6 @@ import type { TaskPool } from "./pool.js";
 import type { Progress } from "./progress.js";
 import { runTaskInProcess, type TaskInput } from "./task.js";
 
-export { runTaskInProcess, type TaskInput };
-
 export interface RunPlanOptions {
   outDir: string;
   shard?: { index: number; count: number };

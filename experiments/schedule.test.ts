@@ -60,7 +60,6 @@ describe("a task failing on a worker thread", () => {
     const def: ExperimentDefinition = { ...study, run: () => ((ran += 1), { x: 1 }) };
     const plan = makePlan(def, {});
     const pool: TaskPool = {
-      threads: 1,
       runLanes: () => ({ started: Promise.resolve(), finished: Promise.reject(new Error("boom on a worker")) }),
       drawCharts: async () => [],
       close: async () => {},

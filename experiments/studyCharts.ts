@@ -15,12 +15,12 @@ import {
   meanWithCI,
   series,
   stackedBars,
-  textWidth,
   windowPoints,
   type ChartSpec,
   type MetricLabel,
   type SeriesPoint,
   type TextItem,
+  wrap,
 } from "./charts.js";
 import type { CsvRow } from "./csv.js";
 
@@ -182,23 +182,6 @@ const FACET_SPACING = 20;
  */
 const TITLE_FILL = 0.88;
 
-/** Greedy wrap of `text` at spaces into lines no wider than `width` by the estimate. */
-function wrapLines(text: string, font: TextItem, width: number): string | string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(" ")) {
-    const candidate = line === "" ? word : `${line} ${word}`;
-    if (line !== "" && textWidth(font, candidate) > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = candidate;
-    }
-  }
-  lines.push(line);
-  return lines.length === 1 ? lines[0] : lines;
-}
-
 /**
  * The chart with its title and subtitle re-wrapped to a little less than the chart's width,
  * so that no line runs past the edge of the SVG whatever sans-serif font draws it.
@@ -219,7 +202,7 @@ function fitTitle(chart: ChartSpec): ChartSpec {
   const t = title as Record<string, unknown>;
   const rewrap = (value: unknown, font: TextItem): unknown => {
     const text = Array.isArray(value) ? value.join(" ") : value;
-    return typeof text === "string" ? wrapLines(text, font, budget) : value;
+    return typeof text === "string" ? wrap(text, font, budget) : value;
   };
   spec.title = { ...t, text: rewrap(t.text, TITLE_FONT), ...(t.subtitle !== undefined ? { subtitle: rewrap(t.subtitle, SUBTITLE_FONT) } : {}) };
   return { ...chart, spec: spec as unknown as ChartSpec["spec"] };

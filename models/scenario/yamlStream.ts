@@ -168,16 +168,6 @@ function aliasesExpandTooMuch(value: unknown, maxAliasCount: number): boolean {
 /** Thrown inside js-yaml's document callback to leave the fast path for the careful one. */
 class UseCarefulPath extends Error {}
 
-/** Reads a stream into its documents (all of them, then returns them). */
-export function readYamlStream(text: string, file: string, limits: ReadLimits = {}): SourceDocument[] {
-  let docs: SourceDocument[] = [];
-  visitYamlStream(text, file, limits, () => {
-    docs = [];
-    return (doc) => docs.push(doc);
-  });
-  return docs;
-}
-
 /**
  * Hands the stream's documents, in order, to a visitor made by `start`. Well-formed streams go
  * through js-yaml one document at a time, each visited as soon as it is parsed, so that the
