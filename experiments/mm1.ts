@@ -5,7 +5,7 @@
  */
 import { InputError } from "../sim/errors.js";
 import { Simulation, type HandlerId } from "../sim/engine.js";
-import { standardExponential, type RandomStreams, type Rng } from "../sim/random.js";
+import { ExponentialBlock, type RandomStreams } from "../sim/random.js";
 import { LogHistogram } from "../sim/stats.js";
 import { mmcMeanSojourn, mmcMeanWait } from "../sim/queueing.js";
 import { NS_PER_S } from "../sim/time.js";
@@ -41,14 +41,13 @@ function paramsOf(config: Config): MmcParams {
  * The handlers are arrow-function fields registered as they are, not closures that call a
  * method: V8 inlines what a handler calls (draws, schedule, record) within a budget of
  * bytecode, and the handler's own body does not count against it (4 % faster). Exponential
- * times come from the ziggurat (standardExponential), not inversion: no log per draw.
+ * times come from the ziggurat (standardExponential), not inversion: no log per draw, and a
+ * block at a time (ExponentialBlock), each of the two from a stream of its own.
  */
 class MmcModel {
   private readonly sim = new Simulation();
-  private readonly arrivals: Rng;
-  private readonly services: Rng;
-  private readonly meanGapNs: number;
-  private readonly meanServiceNs: number;
+  private readonly gaps: ExponentialBlock;
+  private readonly services: ExponentialBlock;
   /**
    * Waiting customers' arrival times: a growable ring buffer (no per-customer objects). Its
    * length is a power of two, so positions wrap with a mask rather than a division.
@@ -80,10 +79,8 @@ class MmcModel {
     private readonly p: MmcParams,
     streams: RandomStreams,
   ) {
-    this.arrivals = streams.get("mm1/arrivals");
-    this.services = streams.get("mm1/service");
-    this.meanGapNs = NS_PER_S / p.lambda;
-    this.meanServiceNs = NS_PER_S / p.mu;
+    this.gaps = new ExponentialBlock(streams.get("mm1/arrivals"), NS_PER_S / p.lambda);
+    this.services = new ExponentialBlock(streams.get("mm1/service"), NS_PER_S / p.mu);
     this.hArrival = this.sim.on(this.arrival);
     this.hDeparture = this.sim.on(this.departure);
     this.inService = new Float64Array(p.servers);
@@ -93,12 +90,8 @@ class MmcModel {
     this.customers = p.customers;
   }
 
-  private nextGap(): number {
-    return standardExponential(this.arrivals) * this.meanGapNs;
-  }
-
   private startService(server: number, arrivalTime: number): void {
-    const service = standardExponential(this.services) * this.meanServiceNs;
+    const service = this.services.next();
     this.serviceSum += service;
     // FIFO: services start in arrival order, so `started` counts customers by arrival.
     if (++this.started > this.warmup) {
@@ -120,7 +113,7 @@ class MmcModel {
       this.queue[(this.head + this.size) & (this.queue.length - 1)] = now;
       this.size++;
     }
-    if (this.arrived < this.customers) this.sim.schedule(this.nextGap(), this.hArrival);
+    if (this.arrived < this.customers) this.sim.schedule(this.gaps.next(), this.hArrival);
   };
 
   private growQueue(): void {
@@ -150,7 +143,7 @@ class MmcModel {
   };
 
   run(): Metrics {
-    this.sim.schedule(this.nextGap(), this.hArrival);
+    this.sim.schedule(this.gaps.next(), this.hArrival);
     this.sim.run();
     const { sim, p } = this;
     // Sojourns are counted in order of departure; with c > 1 servers that order differs a little

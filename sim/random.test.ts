@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import seedrandom from "seedrandom";
 import { sampleCorrelation } from "simple-statistics";
 import { InputError } from "./errors.js";
-import { RandomStreams, createStream, standardExponential, streamSeed, uniformInt } from "./random.js";
+import { ExponentialBlock, RandomStreams, createStream, standardExponential, streamSeed, uniformInt } from "./random.js";
 import type { Rng } from "./random.js";
 
 const N = 100_000;
@@ -153,5 +153,21 @@ describe("standardExponential (ziggurat)", () => {
     // 256 layers accept at once with probability 97.78 % (Marsaglia & Tsang's tables).
     expect(Math.abs(single / 100_000 - 0.9778)).toBeLessThan(0.003);
     expect(used / 100_000).toBeLessThan(1.05);
+  });
+});
+
+describe("ExponentialBlock", () => {
+  it("gives exactly the draws standardExponential(rng) * mean gives one by one, across blocks", () => {
+    for (const size of [1, 7, 256]) {
+      const block = new ExponentialBlock(createStream(3, 0, "gaps"), 2.5e6, size);
+      const one = createStream(3, 0, "gaps");
+      for (let i = 0; i < 3 * size + 5; i++) expect(block.next()).toBe(standardExponential(one) * 2.5e6);
+    }
+  });
+
+  it("refuses a size that is not a positive integer", () => {
+    for (const size of [0, -1, 1.5, Number.NaN]) {
+      expect(() => new ExponentialBlock(createStream(3, 0, "x"), 1, size)).toThrow(/positive integer/);
+    }
   });
 });
