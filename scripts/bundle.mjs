@@ -7,8 +7,27 @@
  * benchmarks and `svcsim` inside a worker pool's threads use the same sources; only the
  * entry points differ.
  */
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { build } from "esbuild";
+
+/**
+ * commander requires node:child_process when it loads (~5 ms: child_process pulls in net,
+ * dgram and more), for one thing we never do: running a subcommand as a separate executable.
+ * In the bundle it is required when first used instead. The plugin fails the build if
+ * commander's source no longer has the line, rather than silently leaving it.
+ */
+const lazyChildProcess = {
+  name: "lazy-child-process",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const eager = "const childProcess = require('node:child_process');";
+      const source = readFileSync(args.path, "utf8");
+      if (!source.includes(eager)) throw new Error(`bundle: ${args.path} no longer has "${eager}"`);
+      const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
+      return { contents: source.replace(eager, lazy), loader: "js" };
+    });
+  },
+};
 
 // Chunk names carry content hashes: start from an empty directory, or old chunks pile up.
 rmSync("dist/bundle", { recursive: true, force: true });
@@ -25,5 +44,6 @@ await build({
   external: ["vega", "vega-lite", "piscina", "yaml"],
   // CommonJS packages inside an ES module bundle still call require() for Node's built-ins.
   banner: { js: 'import { createRequire as __svcsimRequire } from "node:module"; const require = __svcsimRequire(import.meta.url);' },
+  plugins: [lazyChildProcess],
   logLevel: "warning",
 });

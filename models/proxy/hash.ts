@@ -8,7 +8,7 @@
  * servicePortName + protocol + "ip:port". Sixteen base32 characters are exactly the first
  * ten bytes of the digest, so only those are encoded.
  */
-import crypto from "node:crypto";
+import { createRequire } from "node:module";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -33,11 +33,22 @@ export function base32Prefix16(digest: Uint8Array): string {
   return out;
 }
 
-/** One-shot sha256 (crypto.hash, Node >= 20.12, is ~3x faster than createHash for short input). */
-const cryptoSha256: (data: string) => Uint8Array =
-  typeof crypto.hash === "function"
-    ? (data) => crypto.hash("sha256", data, "buffer")
-    : (data) => crypto.createHash("sha256").update(data).digest();
+/**
+ * sha256 by node:crypto, for input the code below does not take (long or not ASCII). The module
+ * is loaded on first use: it costs ~5 ms of every command's start-up otherwise, and most never
+ * need it. (crypto.hash, Node >= 20.12, is ~3x faster than createHash for short input.)
+ */
+let cryptoSha256: ((data: string) => Uint8Array) | undefined;
+function nodeSha256(data: string): Uint8Array {
+  if (cryptoSha256 === undefined) {
+    const crypto = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
+    cryptoSha256 =
+      typeof crypto.hash === "function"
+        ? (text) => crypto.hash("sha256", text, "buffer")
+        : (text) => crypto.createHash("sha256").update(text).digest();
+  }
+  return cryptoSha256(data);
+}
 
 // SHA-256 (FIPS 180-4) for short ASCII strings, in plain JavaScript: chain names are hashed by
 // the hundred thousand per compile, and for inputs of a block or two this avoids node:crypto's
@@ -139,7 +150,7 @@ function jsSha256(p1: string, p2 = "", p3 = ""): boolean {
 
 /** sha256(data); the returned array is reused by the next call. */
 export function sha256(data: string): Uint8Array {
-  if (!jsSha256(data)) return cryptoSha256(data);
+  if (!jsSha256(data)) return nodeSha256(data);
   for (let i = 0; i < 8; i++) {
     const w = H[i];
     digest[i * 4] = w >>> 24;
@@ -181,11 +192,11 @@ function base32FromState(): string {
 /** kube-proxy's portProtoHash: the 16-character suffix of a Service port's chains. */
 export function portProtoHash(servicePortName: string, protocol: string): string {
   if (jsSha256(servicePortName, protocol)) return base32FromState();
-  return base32Prefix16(cryptoSha256(servicePortName + protocol));
+  return base32Prefix16(nodeSha256(servicePortName + protocol));
 }
 
 /** The 16-character suffix of an endpoint's KUBE-SEP- chain (`endpoint` is "ip:port"). */
 export function endpointHash(servicePortName: string, protocol: string, endpoint: string): string {
   if (jsSha256(servicePortName, protocol, endpoint)) return base32FromState();
-  return base32Prefix16(cryptoSha256(servicePortName + protocol + endpoint));
+  return base32Prefix16(nodeSha256(servicePortName + protocol + endpoint));
 }
