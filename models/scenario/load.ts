@@ -345,7 +345,7 @@ class ScenarioReader {
 
 /** Parses a scenario from its text; `file` names it in messages and gives its default name. */
 export function parseScenario(text: string, file: string, limits: ReadLimits = {}): Scenario {
-  // Each document is read as soon as it is parsed; a restart (the careful path) gets a fresh reader.
+  // Documents are read in stream order; a restart (the careful path) gets a fresh reader.
   let reader = new ScenarioReader(file);
   visitYamlStream(text, file, limits, () => {
     reader = new ScenarioReader(file);

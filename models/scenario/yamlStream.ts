@@ -170,9 +170,10 @@ class UseCarefulPath extends Error {}
 
 /**
  * Hands the stream's documents, in order, to a visitor made by `start`. Well-formed streams go
- * through js-yaml one document at a time, each visited as soon as it is parsed, so that the
- * parser's values die young instead of the whole stream's being kept (and copied by the garbage
- * collector) until the last document is read. If js-yaml refuses the stream, or a document's
+ * through js-yaml's loadAll, which parses the whole stream before it hands over the first
+ * document. (Cutting the stream at its `---` lines and parsing each piece alone, so that each
+ * document's values die young, was measured: no faster on 10,000 Services, 3 % less memory —
+ * the readers' own objects are what survive.) If js-yaml refuses the stream, or a document's
  * aliases expand too far, `start` is called again for a fresh visitor and the careful path
  * (yaml) reads the stream from the top, reporting the error with its line. A document the
  * visitor refuses (an InputError) stands as the error unless the stream further on is not
