@@ -3,6 +3,10 @@
  * scenario of SERVICES × ENDPOINTS (YAML included) against the real kernel loading the same
  * rules with iptables-legacy-restore into a fresh network namespace, alternately, RUNS times
  * each (default 10000 4 5); prints the medians and the ratio. Needs root, iptables and nfacct.
+ *
+ * Also times, in the same rotation, the floor under any `svcsim rules` that reads YAML: a node
+ * process that only parses the same file with js-yaml (the parser svcsim uses, the fastest
+ * JavaScript one we know) and exits — node's start-up plus the parse, nothing else.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -35,12 +39,19 @@ function must(cmd: string, args: string[], input?: string): string {
   return r.stdout;
 }
 
+// The parse alone, in a process of its own: js-yaml resolved from svcsim's own dependencies.
+const jsYaml = resolve(packageRoot, "node_modules", "js-yaml", "index.js");
+const parseOnly = `import y from ${JSON.stringify(jsYaml)}; import { readFileSync } from "node:fs";
+y.loadAll(readFileSync(${JSON.stringify(scenario)}, "utf8"), () => {}, { schema: y.CORE_SCHEMA });`;
+
 const ours: number[] = [];
 const kernel: number[] = [];
+const floor: number[] = [];
 let text = "";
 for (let i = 0; i < runs; i++) {
   ours.push(seconds(() => (text = must(process.execPath, [bin, "rules", scenario, "--mode", "iptables", "--node", "node-1"]))));
   writeFileSync(rules, text);
+  floor.push(seconds(() => must(process.execPath, ["--input-type=module", "-e", parseOnly])));
   const ns = `svcsim-bench-${process.pid}-${i}`;
   must("ip", ["netns", "add", ns]);
   try {
@@ -54,8 +65,11 @@ for (let i = 0; i < runs; i++) {
 }
 const a = median(ours);
 const b = median(kernel);
+const f = median(floor);
+const list = (xs: number[]) => `[${xs.map((x) => x.toFixed(2)).join(", ")}]`;
 process.stdout.write(
   `${services} Services × ${endpoints} endpoints (${text.split("\n").length} lines): svcsim rules (whole process) median ${a.toFixed(2)} s ` +
-    `[${ours.map((x) => x.toFixed(2)).join(", ")}]; iptables-legacy-restore median ${b.toFixed(2)} s [${kernel.map((x) => x.toFixed(2)).join(", ")}]; ` +
-    `svcsim is ×${(b / a).toFixed(2)} the kernel's speed\n`,
+    `${list(ours)}; iptables-legacy-restore median ${b.toFixed(2)} s ${list(kernel)}; svcsim is ×${(b / a).toFixed(2)} the kernel's speed\n` +
+    `floor: node + js-yaml parsing the file, nothing else, median ${f.toFixed(2)} s ${list(floor)}; ` +
+    `×2 leaves ${(b / 2 - f).toFixed(2)} s after it for validating, resolving, compiling, rendering and writing (svcsim spends ${(a - f).toFixed(2)} s)\n`,
 );
