@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Lognormal } from "./distributions.js";
-import { LogHistogram } from "./histogram.js";
+import { buildBucketTable, LogHistogram } from "./histogram.js";
 import { createStream } from "./random.js";
 import { NS_PER_MS } from "./time.js";
 
@@ -209,5 +209,58 @@ describe("LogHistogram buckets", () => {
         expect(bucketOf(x, options) === Math.ceil(exact), `x=${x}`).toBe(true); // === : 0 and -0 are one bucket
       }
     }
+  });
+});
+
+describe("LogHistogram's lookup table", () => {
+  /**
+   * The table by its definition, slice by slice: slice k = (e - eLow)·2^M + j starts at
+   * 2^e·(1 + j/2^M); its entry is 2·(the bucket of that start), + 1 if the slice runs past the
+   * bucket's upper edge; null if some slice holds two edges.
+   */
+  function tableBySlices(gamma: number, lowest: number, highest: number, minIndex: number, m: number, upper: Float64Array): Int32Array | null {
+    const eLow = Math.floor(Math.log2(lowest));
+    const eHigh = Math.floor(Math.log2(highest));
+    const keys = new Int32Array((eHigh - eLow + 1) << m);
+    let b = 0;
+    let k = 0;
+    for (let e = eLow; e <= eHigh; e++) {
+      for (let j = 0; j < 1 << m; j++, k++) {
+        const low = 2 ** e * (1 + j / 2 ** m);
+        const next = 2 ** e * (1 + (j + 1) / 2 ** m);
+        while (upper[b] < low) b++;
+        const straddles = upper[b] < next;
+        if (straddles && b + 1 < upper.length && upper[b + 1] < next) return null;
+        keys[k] = 2 * (minIndex + b) + (straddles ? 1 : 0);
+      }
+    }
+    return keys;
+  }
+
+  it("is, bucket by bucket, the table defined slice by slice", () => {
+    const configs = [
+      { alpha: 0.01, lowest: 1e-9, highest: 1e18 },
+      { alpha: 0.001, lowest: 1e-9, highest: 1e18 },
+      { alpha: 0.05, lowest: 1e-9, highest: 1e18 },
+      { alpha: 0.2, lowest: 1e-3, highest: 1e3 },
+      { alpha: 0.01, lowest: 3e-7, highest: 7e4 },
+      { alpha: 0.003, lowest: 1, highest: 2 },
+    ];
+    let tables = 0;
+    for (const { alpha, lowest, highest } of configs) {
+      const gamma = (1 + alpha) / (1 - alpha);
+      const minIndex = Math.ceil(Math.log(lowest) / Math.log(gamma));
+      const maxIndex = Math.ceil(Math.log(highest) / Math.log(gamma));
+      const table = buildBucketTable(gamma, lowest, highest, minIndex, maxIndex);
+      if (table === null) continue;
+      tables++;
+      const m = 20 - table.shift;
+      const expected = tableBySlices(gamma, lowest, highest, minIndex, m, table.upper);
+      expect(expected, `α=${alpha} [${lowest}, ${highest}]`).not.toBeNull();
+      expect(table.keys.length).toBe(expected!.length);
+      const first = table.keys.findIndex((v, i) => v !== expected![i]);
+      expect(first, `α=${alpha} [${lowest}, ${highest}]: first differing slice`).toBe(-1);
+    }
+    expect(tables).toBe(configs.length);
   });
 });
