@@ -218,7 +218,7 @@ describe("LogHistogram's lookup table", () => {
    * 2^e·(1 + j/2^M); its entry is 2·(the bucket of that start), + 1 if the slice runs past the
    * bucket's upper edge; null if some slice holds two edges.
    */
-  function tableBySlices(gamma: number, lowest: number, highest: number, minIndex: number, m: number, upper: Float64Array): Int32Array | null {
+  function tableBySlices(lowest: number, highest: number, minIndex: number, m: number, upper: Float64Array): Int32Array | null {
     const eLow = Math.floor(Math.log2(lowest));
     const eHigh = Math.floor(Math.log2(highest));
     const keys = new Int32Array((eHigh - eLow + 1) << m);
@@ -255,7 +255,7 @@ describe("LogHistogram's lookup table", () => {
       if (table === null) continue;
       tables++;
       const m = 20 - table.shift;
-      const expected = tableBySlices(gamma, lowest, highest, minIndex, m, table.upper);
+      const expected = tableBySlices(lowest, highest, minIndex, m, table.upper);
       expect(expected, `α=${alpha} [${lowest}, ${highest}]`).not.toBeNull();
       expect(table.keys.length).toBe(expected!.length);
       const first = table.keys.findIndex((v, i) => v !== expected![i]);
