@@ -54,6 +54,15 @@ describe("parseScenario: Kubernetes defaults", () => {
     expect(svc.origin.document).toBe("document 2 (Service/web)");
   });
 
+  test("an object's origin finds its line when asked, and only its file, document and path are data", () => {
+    const svc = s.services[0];
+    const lines = web.split("\n");
+    // The Service's document starts after the first document marker.
+    expect(svc.origin.line).toBe(lines.indexOf("---") + 2);
+    expect(JSON.parse(JSON.stringify(svc.origin))).toEqual({ file: "/tmp/web.yaml", document: "document 2 (Service/web)", pathPrefix: "" });
+    expect({ ...svc.origin }).toEqual({ file: "/tmp/web.yaml", document: "document 2 (Service/web)", pathPrefix: "" });
+  });
+
   test("a Deployment gets Kubernetes' defaults", () => {
     const d = s.deployments[0];
     expect(d.replicas).toBe(1);
