@@ -200,8 +200,7 @@ export function visitYamlStream(text: string, file: string, limits: ReadLimits, 
     throw new InputError("too many YAML documents", { file, expected: `at most ${maxDocuments} documents`, found: `${markers} document markers` });
   }
   // Lines are wanted only for an error message: parse with positions then, once.
-  let careful: SourceDocument[] | undefined;
-  const carefulDocs = () => (careful ??= carefulRead(text, file, maxAliasCount, maxDocuments));
+  const careful = new CarefulRead(text, file, maxAliasCount, maxDocuments);
   // Aliases need anchors (`&name`); a stream without a single `&` has none to expand.
   const anchors = text.includes("&");
   const visit = start();
@@ -219,7 +218,7 @@ export function visitYamlStream(text: string, file: string, limits: ReadLimits, 
         }
         if (anchors && aliasesExpandTooMuch(value, maxAliasCount)) throw new UseCarefulPath();
         try {
-          visit({ index: i + 1, value: stripNullsInPlace(value), lineOf: (path) => carefulDocs()[i]?.lineOf(path) });
+          visit({ index: i + 1, value: stripNullsInPlace(value), lineOf: lineFinder(careful, i) });
         } catch (err) {
           refused = err;
           throw err;
@@ -234,7 +233,33 @@ export function visitYamlStream(text: string, file: string, limits: ReadLimits, 
     if (e === refused && (!(e instanceof InputError) || wellFormed(text, maxAliasCount))) throw e;
   }
   const again = start();
-  for (const doc of carefulDocs()) again(doc);
+  for (const doc of careful.documents()) again(doc);
+}
+
+/** The careful parse of a stream, done once, and only if a line is asked for. */
+class CarefulRead {
+  private docs: SourceDocument[] | undefined;
+
+  constructor(
+    private readonly text: string,
+    private readonly file: string,
+    private readonly maxAliasCount: number,
+    private readonly maxDocuments: number,
+  ) {}
+
+  documents(): SourceDocument[] {
+    return (this.docs ??= carefulRead(this.text, this.file, this.maxAliasCount, this.maxDocuments));
+  }
+}
+
+/**
+ * Document i's line finder. Made here, not inline in visitYamlStream: a closure keeps its whole
+ * enclosing scope alive, and every object read from the document keeps its line finder, so an
+ * inline one kept the visitor (and the reader behind it, with its index of every name) for as
+ * long as the scenario lived.
+ */
+function lineFinder(careful: CarefulRead, i: number): (path: readonly PathSegment[]) => number | undefined {
+  return (path) => careful.documents()[i]?.lineOf(path);
 }
 
 /** Whether js-yaml reads the whole stream, aliases within bounds (the fast path would have). */
