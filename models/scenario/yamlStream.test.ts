@@ -1,0 +1,94 @@
+import fc from "fast-check";
+import jsyaml from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { documentTexts } from "./yamlStream.js";
+
+const CORE = { schema: jsyaml.CORE_SCHEMA };
+
+/** js-yaml's documents of a text, or the fact that it refuses it. */
+function documents(text: string): unknown[] | "refused" {
+  try {
+    return jsyaml.loadAll(text, null, CORE) as unknown[];
+  } catch {
+    return "refused";
+  }
+}
+
+/** The documents of the pieces, one after the other; refused if any piece is. */
+function documentsOfPieces(pieces: string[]): unknown[] | "refused" {
+  const out: unknown[] = [];
+  for (const piece of pieces) {
+    const docs = documents(piece);
+    if (docs === "refused") return "refused";
+    out.push(...docs);
+  }
+  return out;
+}
+
+describe("documentTexts: a stream cut at its document markers", () => {
+  it("cuts before each --- line, and only there", () => {
+    expect(documentTexts("a: 1\n---\nb: 2\n--- 3\n---\n")).toEqual(["a: 1\n", "---\nb: 2\n", "--- 3\n", "---\n"]);
+    expect(documentTexts("---\na: 1\n")).toEqual(["---\na: 1\n"]);
+    // "----" and "---x" are content, not markers; so is "---" further in on a line.
+    expect(documentTexts("a: ----\nb: ---x\nc: |\n  ---\n")).toEqual(["a: ----\nb: ---x\nc: |\n  ---\n"]);
+    expect(documentTexts("a: 1\r\n---\r\nb: 2\r\n")).toEqual(["a: 1\r\n", "---\r\nb: 2\r\n"]);
+    expect(documentTexts("a: 1\n---\tx\n")).toEqual(["a: 1\n", "---\tx\n"]);
+  });
+
+  it("drops what comes before the first marker if it is only comments and blank lines", () => {
+    expect(documentTexts("# a comment\n\n---\na: 1\n")).toEqual(["---\na: 1\n"]);
+    expect(documentTexts("\uFEFF# c\n---\na: 1\n")).toEqual(["---\na: 1\n"]);
+    // Alone, such a text is one empty document, as js-yaml reads it.
+    expect(documentTexts("# only a comment\n")).toEqual(["# only a comment\n"]);
+  });
+
+  it("leaves a stream with directives whole", () => {
+    expect(documentTexts("%YAML 1.2\n---\na: 1\n")).toBeUndefined();
+    expect(documentTexts("a: 1\n...\n%YAML 1.2\n---\nb: 2\n")).toBeUndefined();
+  });
+
+  it("gives, piece by piece, exactly the documents of the whole stream (property)", () => {
+    const fragment = fc.constantFrom(
+      "a: 1\n",
+      "b: [1, 2]\n",
+      "c: {x: y}\n",
+      "- 1\n",
+      "  - 2\n",
+      "# comment\n",
+      "\n",
+      "   \n",
+      "---\n",
+      "--- 5\n",
+      "--- # c\n",
+      "---\r\n",
+      "--- |\n  block\n",
+      "...\n",
+      "----\n",
+      "---x: 1\n",
+      "d: |\n  text\n",
+      "d: >\n  folded\n",
+      "e: 'single'\n",
+      'f: "two\n  lines"\n',
+      "g: &anchor 1\n",
+      "h: *anchor\n",
+      "null\n",
+      "~\n",
+      "key:\n",
+    );
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(fragment, { maxLength: 12 }), (bom, fragments) => {
+        const text = (bom ? "\uFEFF" : "") + fragments.join("");
+        const pieces = documentTexts(text);
+        expect(pieces).toBeDefined();
+        expect(pieces!.join("").length).toBeLessThanOrEqual(text.length);
+        const whole = documents(text);
+        // Where js-yaml refuses the stream, the loader reads it again with yaml anyway; what
+        // matters is that wherever the pieces all parse, they give the whole stream's documents.
+        const byPieces = documentsOfPieces(pieces!);
+        if (byPieces !== "refused") expect(byPieces).toEqual(whole);
+        else expect(whole).toBe("refused");
+      }),
+      { numRuns: 3000, seed: 20261127 },
+    );
+  });
+});
