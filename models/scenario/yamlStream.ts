@@ -199,12 +199,11 @@ export function documentTexts(text: string): string[] | undefined {
  * parsed: js-yaml's own loadAll parses the whole stream before it hands over the first
  * document, so every document's raw values lived (and were copied by the garbage collector)
  * until the last was read — a third of the scavenges' time on 10,000 Services, ~2 % of
- * `svcsim rules`. If js-yaml refuses the stream, or a document's
- * aliases expand too far, `start` is called again for a fresh visitor and the careful path
- * (yaml) reads the stream from the top, reporting the error with its line. A document the
- * visitor refuses (an InputError) stands as the error unless the stream further on is not
- * well-formed YAML: then the syntax error is reported, as if the whole stream had been parsed
- * first.
+ * `svcsim rules`. If js-yaml refuses the stream, or a document's aliases expand too far,
+ * `start` is called again for a fresh visitor and the careful path (yaml) reads the stream
+ * from the top, reporting the error with its line. A document the visitor refuses (an
+ * InputError) stands as the error unless the stream further on is not well-formed YAML: then
+ * the syntax error is reported, as if the whole stream had been parsed first.
  */
 export function visitYamlStream(text: string, file: string, limits: ReadLimits, start: () => (doc: SourceDocument) => void): void {
   const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
