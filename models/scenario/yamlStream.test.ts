@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import jsyaml from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { documentTexts } from "./yamlStream.js";
+import { InputError } from "../../sim/errors.js";
+import { checkNesting, documentTexts } from "./yamlStream.js";
 
 const CORE = { schema: jsyaml.CORE_SCHEMA };
 
@@ -89,6 +90,77 @@ describe("documentTexts: a stream cut at its document markers", () => {
         else expect(whole).toBe("refused");
       }),
       { numRuns: 3000, seed: 20261127 },
+    );
+  });
+});
+
+describe("checkNesting", () => {
+  /** What checkNesting refuses, character by character: the definition the fast scan must keep. */
+  function nestingByCharacter(text: string, max: number): string | null {
+    let line = 1;
+    let lineStart = true;
+    let indent = 0;
+    let markers = 0;
+    let flow = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (c === "\n") {
+        line++;
+        lineStart = true;
+        indent = 0;
+        markers = 0;
+        continue;
+      }
+      if (lineStart) {
+        if (c === " ") {
+          if (++indent > max) return `indentation at line ${line}`;
+          continue;
+        }
+        if ((c === "-" || c === "?") && (text[i + 1] === " " || text[i + 1] === "\n")) {
+          if (indent + ++markers * 2 > max * 2) return `block nesting at line ${line}`;
+          if (text[i + 1] === " ") i++;
+          continue;
+        }
+        lineStart = false;
+      }
+      if (c === "[" || c === "{") {
+        if (++flow > max) return `brackets at line ${line}`;
+      } else if ((c === "]" || c === "}") && flow > 0) flow--;
+    }
+    return null;
+  }
+
+  function refusal(text: string, max: number): string | null {
+    try {
+      checkNesting(text, "f.yaml", max);
+      return null;
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      return /\((.*)\)/.exec(e.message)![1];
+    }
+  }
+
+  it("refuses deep indentation, compact markers and brackets, naming the line", () => {
+    expect(refusal("a:\n" + " ".repeat(6) + "b: 1\n", 5)).toBe("indentation at line 2");
+    expect(refusal("- - - x\n", 5)).toBeNull();
+    expect(refusal("x: 1\n  - - - - x\n", 4)).toBe("block nesting at line 2");
+    expect(refusal("a: 1\nb: [[[[{x: 1}]]]]\n", 4)).toBe("brackets at line 2");
+    expect(refusal("a: [[]]\nb: [[]]\nc: [[]]\n", 2)).toBeNull();
+  });
+
+  it("counts a marker that ends its line on that line: the next line's number is right", () => {
+    // "-" alone on line 2; the over-deep indentation is on line 3.
+    expect(refusal("a:\n-\n" + " ".repeat(6) + "b: 1\n", 5)).toBe("indentation at line 3");
+  });
+
+  it("refuses exactly what a character-by-character scan refuses (property)", () => {
+    const ch = fc.constantFrom(" ", " ", " ", "-", "?", "\n", "\n", "[", "]", "{", "}", "a", "\t", "\r");
+    fc.assert(
+      fc.property(fc.array(ch, { maxLength: 80 }), fc.integer({ min: 1, max: 6 }), (chars, max) => {
+        const text = chars.join("");
+        expect(refusal(text, max)).toBe(nestingByCharacter(text, max));
+      }),
+      { numRuns: 5000, seed: 20261127 },
     );
   });
 });

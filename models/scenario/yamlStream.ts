@@ -70,48 +70,61 @@ export function stripNulls(value: unknown): unknown {
  * afterwards (a later parse in the same process then dies out of memory), so such input must
  * never reach the parser. The scan is linear and conservative: flow brackets are counted even
  * inside quotes, which only matters for hundreds of unbalanced brackets in a string.
+ *
+ * It looks at characters only where they matter: each line's start (indentation and compact
+ * "- " / "? " markers), found with indexOf, and the flow brackets, each kind found with
+ * indexOf too; the text between is skipped (on a 7.6 MB stream, cold: ~15 ms, where a
+ * character-by-character scan took ~29). A marker that ends its line counts on that line (the
+ * character-by-character scan took the line break as the marker's blank, and numbered every
+ * later line one too low).
  */
 export function checkNesting(text: string, file: string, max = MAX_NESTING): void {
-  let flow = 0;
   let line = 1;
-  let lineStart = true;
-  let indent = 0;
-  let markers = 0;
   const fail = (what: string) =>
     new InputError(`the YAML is nested too deeply (${what} at line ${line})`, {
       file,
       expected: `at most ${max} levels of nesting`,
       found: "more",
     });
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10) {
-      line++;
-      lineStart = true;
-      indent = 0;
-      markers = 0;
-      continue;
-    }
-    if (lineStart) {
+  const n = text.length;
+  // The next position of each flow bracket, or n: "[", "{", "]", "}".
+  const brackets = [91, 123, 93, 125];
+  const next = brackets.map((c) => at(text.indexOf(String.fromCharCode(c)), n));
+  let flow = 0;
+  let i = 0;
+  while (i < n) {
+    // The line's start: spaces, and "- " or "? " markers (a marker may end the line).
+    let indent = 0;
+    let markers = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
       if (c === 32) {
-        indent++;
-        if (indent > max) throw fail("indentation");
-        continue;
-      }
-      // Compact block nesting on one line: "- - - x" or "? ? x".
-      if ((c === 45 || c === 63) && (text.charCodeAt(i + 1) === 32 || text.charCodeAt(i + 1) === 10)) {
-        markers++;
-        if (indent + markers * 2 > max * 2) throw fail("block nesting");
-        i++;
-        continue;
-      }
-      lineStart = false;
+        if (++indent > max) throw fail("indentation");
+      } else if ((c === 45 || c === 63) && (text.charCodeAt(i + 1) === 32 || text.charCodeAt(i + 1) === 10)) {
+        if (indent + ++markers * 2 > max * 2) throw fail("block nesting");
+        if (text.charCodeAt(i + 1) === 32) i++;
+      } else break;
     }
-    if (c === 91 || c === 123) {
-      flow++;
-      if (flow > max) throw fail("brackets");
-    } else if ((c === 93 || c === 125) && flow > 0) flow--;
+    // The rest of the line: its flow brackets, in order.
+    const end = at(text.indexOf("\n", i), n);
+    for (;;) {
+      let k = 0;
+      for (let j = 1; j < 4; j++) if (next[j] < next[k]) k = j;
+      const p = next[k];
+      if (p >= end) break;
+      if (k < 2) {
+        if (++flow > max) throw fail("brackets");
+      } else if (flow > 0) flow--;
+      next[k] = at(text.indexOf(String.fromCharCode(brackets[k]), p + 1), n);
+    }
+    i = end + 1;
+    line++;
   }
+}
+
+/** An indexOf result, with "not found" as `n`. */
+function at(position: number, n: number): number {
+  return position < 0 ? n : position;
 }
 
 function isStackOverflow(e: unknown): boolean {
