@@ -44,9 +44,12 @@ export interface ServicePortInfo {
 }
 
 function usable(eps: ProxyEndpoint[]): ProxyEndpoint[] {
-  const ready = eps.filter((e) => e.conditions.ready);
+  const ready: ProxyEndpoint[] = [];
+  for (const e of eps) if (e.conditions.ready) ready.push(e);
   if (ready.length > 0) return ready;
-  return eps.filter((e) => e.conditions.serving && e.conditions.terminating);
+  const draining: ProxyEndpoint[] = [];
+  for (const e of eps) if (e.conditions.serving && e.conditions.terminating) draining.push(e);
+  return draining;
 }
 
 export function sliceKey(namespace: string, serviceName: string): string {
@@ -75,29 +78,35 @@ export function servicePortsForNode(state: ClusterState, nodeName: string): Serv
   const out: ServicePortInfo[] = [];
   for (const svc of state.services) {
     if (!programmed(svc)) continue;
-    out.push(...servicePortsOf(svc, slices.get(sliceKey(svc.namespace, svc.name)) ?? [], nodeName));
+    for (const info of servicePortsOf(svc, slices.get(sliceKey(svc.namespace, svc.name)) ?? NO_SLICES, nodeName)) out.push(info);
   }
   return out;
 }
+
+const NO_SLICES: readonly EndpointSliceState[] = [];
 
 /** Whether kube-proxy writes rules for the Service: it has a cluster IP (not headless, not ExternalName). */
 export function programmed(svc: ServiceState): boolean {
   return !(svc.type === "ExternalName" || svc.headless || svc.clusterIP === null);
 }
 
-/** One programmed Service's ports as `nodeName` sees them, from the Service's own slices. */
+/**
+ * One programmed Service's ports as `nodeName` sees them, from the Service's own slices. An
+ * endpoint listed twice (in two slices) counts once, as its first listing. (Collected into an
+ * array, sorted — stably — and thinned of repeats, rather than through a Map per port: this runs
+ * for every Service of every compile, and the Map, the spread and the callbacks were half of it.)
+ */
 export function servicePortsOf(svc: ServiceState, svcSlices: readonly EndpointSliceState[], nodeName: string): ServicePortInfo[] {
   const out: ServicePortInfo[] = [];
+  const needsLocal = svc.internalTrafficPolicy === "Local" || svc.externalTrafficPolicy === "Local";
   for (const port of svc.ports) {
-    const byKey = new Map<string, ProxyEndpoint>();
+    const listed: ProxyEndpoint[] = [];
     for (const slice of svcSlices) {
-      const sp = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol);
-      if (!sp) continue;
+      const sp = slicePort(slice, port);
+      if (sp === undefined) continue;
       for (const ep of slice.endpoints) {
-        const key = `${ep.address}:${sp.port}`;
-        if (byKey.has(key)) continue;
-        byKey.set(key, {
-          key,
+        listed.push({
+          key: `${ep.address}:${sp.port}`,
           ip: ep.address,
           port: sp.port,
           nodeName: ep.nodeName,
@@ -106,10 +115,17 @@ export function servicePortsOf(svc: ServiceState, svcSlices: readonly EndpointSl
         });
       }
     }
-    const endpoints = [...byKey.values()].sort((a, b) => compareEndpointKeys(a.key, b.key));
+    listed.sort(byKey);
+    const endpoints: ProxyEndpoint[] = [];
+    const local: ProxyEndpoint[] = [];
+    for (let i = 0; i < listed.length; i++) {
+      const e = listed[i];
+      if (i > 0 && e.key === listed[i - 1].key) continue;
+      endpoints.push(e);
+      if (e.isLocal) local.push(e);
+    }
     const clusterEndpoints = usable(endpoints);
-    const localEndpoints = usable(endpoints.filter((e) => e.isLocal));
-    const needsLocal = svc.internalTrafficPolicy === "Local" || svc.externalTrafficPolicy === "Local";
+    const localEndpoints = usable(local);
     out.push({
       service: svc,
       port,
@@ -121,6 +137,16 @@ export function servicePortsOf(svc: ServiceState, svcSlices: readonly EndpointSl
     });
   }
   return out;
+}
+
+/** The slice's port that serves the Service's `port` (same name and protocol), if any. */
+function slicePort(slice: EndpointSliceState, port: ServicePortState): EndpointSliceState["ports"][number] | undefined {
+  for (const p of slice.ports) if (p.name === port.name && p.protocol === port.protocol) return p;
+  return undefined;
+}
+
+function byKey(a: ProxyEndpoint, b: ProxyEndpoint): number {
+  return compareEndpointKeys(a.key, b.key);
 }
 
 /** kube-proxy orders endpoints by their "ip:port" string. */
