@@ -43,6 +43,15 @@ describe("documentTexts: a stream cut at its document markers", () => {
     expect(documentTexts("# only a comment\n")).toEqual(["# only a comment\n"]);
   });
 
+  it("reads a banner of comments above the first document in linear time", () => {
+    const banner = `${"#".repeat(60)}\n# a scenario\n${"#".repeat(60)}\n`;
+    // Above content: the piece is a document and stays (an ambiguous regular expression took
+    // seconds to decide this for a banner of 16 "#").
+    expect(documentTexts(`${banner}a: 1\n---\nb: 2\n`)).toEqual([`${banner}a: 1\n`, "---\nb: 2\n"]);
+    // Above the first marker: it is no document, and goes.
+    expect(documentTexts(`${banner}---\nb: 2\n`)).toEqual(["---\nb: 2\n"]);
+  });
+
   it("leaves a stream with directives whole", () => {
     expect(documentTexts("%YAML 1.2\n---\na: 1\n")).toBeUndefined();
     expect(documentTexts("a: 1\n...\n%YAML 1.2\n---\nb: 2\n")).toBeUndefined();
@@ -75,6 +84,9 @@ describe("documentTexts: a stream cut at its document markers", () => {
       "null\n",
       "~\n",
       "key:\n",
+      "##########\n",
+      "  # indented comment\n",
+      "a: 1 # trailing comment\n",
     );
     fc.assert(
       fc.property(fc.boolean(), fc.array(fragment, { maxLength: 12 }), (bom, fragments) => {

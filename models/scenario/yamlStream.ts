@@ -202,8 +202,25 @@ export function documentTexts(text: string): string[] | undefined {
     from = at;
   }
   pieces.push(text.slice(from));
-  if (pieces.length > 1 && !pieces[0].startsWith("---") && /^(?:[ \t\r\n]|#[^\n]*)*$/.test(pieces[0].replace(/^\uFEFF/, ""))) pieces.shift();
+  if (pieces.length > 1 && !pieces[0].startsWith("---") && onlyCommentsAndBlanks(pieces[0].replace(/^\uFEFF/, ""))) pieces.shift();
   return pieces;
+}
+
+/**
+ * Whether every line is blank or a comment. Line by line, not one regular expression over the
+ * text: an expression like /^(?:\s|#.*)*$/ can split a run of "#" in exponentially many ways
+ * before it fails, and a "####" banner above the first document took seconds.
+ */
+function onlyCommentsAndBlanks(text: string): boolean {
+  let lineStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) lineStart = true;
+    else if (!lineStart || c === 32 || c === 9 || c === 13) continue;
+    else if (c === 35) lineStart = false; // "#": a comment, to the end of the line
+    else return false;
+  }
+  return true;
 }
 
 /**
