@@ -195,11 +195,11 @@ export function documentTexts(text: string): string[] | undefined {
   const pieces: string[] = [];
   let from = 0;
   for (let i = text.startsWith("---") ? 0 : text.indexOf("\n---"); i >= 0; i = text.indexOf("\n---", i + 1)) {
-    const at = text.charCodeAt(i) === 10 ? i + 1 : i;
-    const next = text.charCodeAt(at + 3);
-    if (!(at + 3 === text.length || next === 32 || next === 9 || next === 10 || next === 13)) continue;
-    if (at > from) pieces.push(text.slice(from, at));
-    from = at;
+    const marker = text.charCodeAt(i) === 10 ? i + 1 : i;
+    const after = text.charCodeAt(marker + 3);
+    if (!(marker + 3 === text.length || after === 32 || after === 9 || after === 10 || after === 13)) continue;
+    if (marker > from) pieces.push(text.slice(from, marker));
+    from = marker;
   }
   pieces.push(text.slice(from));
   if (pieces.length > 1 && !pieces[0].startsWith("---") && onlyCommentsAndBlanks(pieces[0].replace(/^\uFEFF/, ""))) pieces.shift();
