@@ -27,10 +27,23 @@ const scenarioModules = async () => {
  * between full collections instead of V8's usual ×1.1–4: on 10,000 Services, one 40–75 ms
  * mark-compact fewer, `svcsim rules` ~4 % faster, for 28 MB more peak memory. Not for `run` or
  * `exp`, whose heaps live long and grow with the simulation.
+ *
+ * main() puts V8's default back when the command is done: bin/svcsim.js then writes the code
+ * cache, and V8 stamps a cache with a hash of the flags in force, refusing it in a process whose
+ * flags differ; every command starts without this one.
  */
+let oneShotHeapSet = false;
 async function oneShotHeap(): Promise<void> {
   const { setFlagsFromString } = await import("node:v8");
   setFlagsFromString("--heap-growing-percent=900");
+  oneShotHeapSet = true;
+}
+
+async function restoreHeapFlags(): Promise<void> {
+  if (!oneShotHeapSet) return;
+  const { setFlagsFromString } = await import("node:v8");
+  setFlagsFromString("--heap-growing-percent=0"); // V8's default: its own heuristics
+  oneShotHeapSet = false;
 }
 
 /** A synchronous lookup over every study, for commands that meet a study's name in a file. */
@@ -260,5 +273,7 @@ export async function main(argv: string[]): Promise<number> {
     const e = err instanceof Error ? err : new Error(String(err));
     process.stderr.write(`svcsim: internal error: ${e.message}\n${e.stack ?? ""}\n`);
     return 1;
+  } finally {
+    await restoreHeapFlags();
   }
 }

@@ -61,8 +61,11 @@ export interface ExperimentDefinition {
    * is filled once rather than on every thread. Outputs never depend on it.
    */
   shareKey?(config: Config): string;
-  /** Exact values from theory or published figures, written as summary rows beside ours. */
-  reference?(config: Config): Metrics;
+  /**
+   * Exact values from theory or published figures, written as summary rows beside ours. May be
+   * async, for figures read from a file (experiments/reference.ts).
+   */
+  reference?(config: Config): Metrics | Promise<Metrics>;
   /**
    * The study's charts, built from the rows of its result CSV (charts.ts has the builders); drawn
    * as SVG next to the CSV after a run and by `svcsim plot CSV`.

@@ -34,8 +34,8 @@ function planeFor(mode: ProxyModeName, services: number, endpoints: number, node
 }
 
 /** The published p50/p99; nftables has no 10k row, the post calls it flat across sizes. */
-function published(mode: string, services: number, percentile: string): number | undefined {
-  const exact = publishedSeconds({ mode, metric: "first_packet_rtt", percentile, services });
+async function published(mode: string, services: number, percentile: string): Promise<number | undefined> {
+  const exact = await publishedSeconds({ mode, metric: "first_packet_rtt", percentile, services });
   if (exact !== undefined || mode !== "nftables") return exact;
   return publishedSeconds({ mode, metric: "first_packet_rtt", percentile, services: 5000 });
 }
@@ -95,10 +95,10 @@ export const firstPacketLatency: ExperimentDefinition = {
     }
     return out;
   },
-  reference(config: Config): Metrics {
+  async reference(config: Config): Promise<Metrics> {
     const out: Metrics = {};
     for (const pct of ["p01", "p50", "p90", "p99"]) {
-      const v = published(String(config.mode), Number(config.services), pct);
+      const v = await published(String(config.mode), Number(config.services), pct);
       if (v !== undefined) out[`published_first_packet_${pct}_s`] = v;
     }
     return out;

@@ -93,10 +93,10 @@ function simulateSyncLoop(config: Config, ctx: RunContext): Metrics {
 }
 
 /** KEP-3453's scale test (5000 nodes, iptables): p50 network programming latency. */
-function publishedKep3453(config: Config): number | undefined {
+async function publishedKep3453(config: Config): Promise<number | undefined> {
   if (config.mode !== "iptables") return undefined;
   const note = config.sync === "full" ? "full syncs only" : `minSyncPeriod ${config.min_sync_period_s}s`;
-  return publishedFigures.find((f) => f.source === "kep-3453-minimize-iptables-restore" && f.note.includes(note))?.value;
+  return (await publishedFigures()).find((f) => f.source === "kep-3453-minimize-iptables-restore" && f.note.includes(note))?.value;
 }
 
 export const ruleSync: ExperimentDefinition = {
@@ -133,8 +133,8 @@ export const ruleSync: ExperimentDefinition = {
   cost: (config) => Number(config.services) * Number(config.duration_s) * (config.mode === "ipvs" ? 3 : config.mode === "nftables" ? 2 : 1),
   // Configs of one mode and size share the compiled plane (planeFor).
   shareKey: (config) => `${config.mode}/${config.services}/${config.endpoints}`,
-  reference(config): Metrics {
-    const p50 = publishedKep3453(config);
+  async reference(config): Promise<Metrics> {
+    const p50 = await publishedKep3453(config);
     const out: Metrics = {};
     if (p50 !== undefined) out.published_kep3453_network_programming_p50_s = p50;
     return out;

@@ -95,7 +95,7 @@ export async function runPlan(def: ExperimentDefinition, plan: Plan, options: Ru
   await lanes?.finished;
   options.progress?.stop();
 
-  const rows = buildRows(def, plan, results, options.shard === undefined);
+  const rows = await buildRows(def, plan, results, options.shard === undefined);
   const csvPath = join(options.outDir, `${plan.experiment}.csv`);
   await writeCsvAtomic(csvPath, csvHeaders(plan), rows);
   const manifestPath = join(options.outDir, `${plan.experiment}.manifest.json`);
@@ -146,7 +146,8 @@ export function csvHeaders(plan: Plan): string[] {
 }
 
 /** Rows in a fixed order: per config, its replications' metrics, then its summary rows. */
-export function buildRows(def: ExperimentDefinition, plan: Plan, results: Map<number, Metrics>, withSummary: boolean): CsvRow[] {
+export async function buildRows(def: ExperimentDefinition, plan: Plan, results: Map<number, Metrics>, withSummary: boolean): Promise<CsvRow[]> {
+  const references = withSummary && def.reference ? await Promise.all(plan.configs.map((config) => def.reference!(config))) : [];
   const rows: CsvRow[] = [];
   plan.configs.forEach((config, configIndex) => {
     const base = (replication: string): CsvRow => {
@@ -175,8 +176,7 @@ export function buildRows(def: ExperimentDefinition, plan: Plan, results: Map<nu
       rows.push({ ...base("all"), metric: `${metric}_ci95_low`, value: formatDecimal(s.ci95Low) });
       rows.push({ ...base("all"), metric: `${metric}_ci95_high`, value: formatDecimal(s.ci95High) });
     }
-    const reference = def.reference?.(config) ?? {};
-    for (const [metric, value] of Object.entries(reference)) {
+    for (const [metric, value] of Object.entries(references[configIndex] ?? {})) {
       rows.push({ ...base("all"), metric, value: formatDecimal(value) });
     }
   });
@@ -248,7 +248,7 @@ export async function mergeShards(
       found: `${plan.tasks.length - missing.length} (first missing: ${plan.configNames[missing[0].configIndex]} replication ${missing[0].replication})`,
     });
   }
-  return { plan, def, rows: buildRows(def, plan, results, true) };
+  return { plan, def, rows: await buildRows(def, plan, results, true) };
 }
 
 function readManifests(dir: string): [string, Manifest][] {

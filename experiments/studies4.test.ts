@@ -46,7 +46,7 @@ async function runTiny(def: ExperimentDefinition): Promise<Table> {
     expect(perRep.size).toBeGreaterThan(0);
     const summary = new Set(rows.filter((r) => r.config === name && r.replication === "all").map((r) => r.metric));
     for (const m of perRep) for (const suffix of ["_mean", "_ci95_low", "_ci95_high"]) expect(summary.has(`${m}${suffix}`)).toBe(true);
-    for (const m of Object.keys(def.reference?.(plan.configs[plan.configNames.indexOf(name)]) ?? {})) expect(summary.has(m)).toBe(true);
+    for (const m of Object.keys((await def.reference?.(plan.configs[plan.configNames.indexOf(name)])) ?? {})) expect(summary.has(m)).toBe(true);
   }
   return { header, rows };
 }
