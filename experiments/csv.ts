@@ -3,9 +3,9 @@
  * fast-csv to a temporary file that is renamed into place only when complete (so a crash or
  * Ctrl-C never leaves a half-written result), and read back for merges.
  */
-import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { format, parse } from "fast-csv";
+import { parseString, writeToBuffer } from "fast-csv";
 
 export type CsvRow = Record<string, string>;
 
@@ -34,21 +34,17 @@ export function formatDecimal(x: number): string {
   return negative ? `-${out}` : out;
 }
 
-/** Writes rows (objects keyed by header) to `path` atomically. */
+/**
+ * Writes rows (objects keyed by header) to `path` atomically. The text is made in memory, where
+ * the rows already are, and written in one call: no file stream (loading Node's fs streams
+ * alone costs a short command ~4 ms), and a row fast-csv refuses leaves no file behind.
+ */
 export async function writeCsvAtomic(path: string, headers: string[], rows: Iterable<CsvRow>): Promise<void> {
+  const text = await writeToBuffer(Array.isArray(rows) ? rows : [...rows], { headers, includeEndRowDelimiter: true });
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const out = createWriteStream(tmp);
-      const csv = format<CsvRow, CsvRow>({ headers, includeEndRowDelimiter: true });
-      out.on("error", reject);
-      out.on("finish", resolve);
-      csv.on("error", reject);
-      csv.pipe(out);
-      for (const row of rows) csv.write(row);
-      csv.end();
-    });
+    writeFileSync(tmp, text);
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -56,14 +52,13 @@ export async function writeCsvAtomic(path: string, headers: string[], rows: Iter
   }
 }
 
-/** Reads a CSV with a header row into objects. */
+/** Reads a CSV written by writeCsvAtomic (or any CSV with a header row), whole. */
 export async function readCsv(path: string): Promise<{ headers: string[]; rows: CsvRow[] }> {
   return new Promise((resolve, reject) => {
     const rows: CsvRow[] = [];
     let headers: string[] = [];
-    createReadStream(path)
-      .on("error", reject)
-      .pipe(parse<CsvRow, CsvRow>({ headers: true }))
+    // A read error rejects the promise: the executor's throw does.
+    parseString<CsvRow, CsvRow>(readFileSync(path, "utf8"), { headers: true })
       .on("headers", (h: string[]) => {
         headers = h;
       })

@@ -1,10 +1,8 @@
-import { createRequire } from "node:module";
-import type seedrandom from "seedrandom";
-import { InputError } from "./errors.js";
-
 // Only seedrandom's Alea: the package's index loads all seven of its generators (8 ms of every
-// process's start-up, worker threads' too) to use one.
-const alea = createRequire(import.meta.url)("seedrandom/lib/alea.js") as typeof seedrandom.alea;
+// process's start-up, worker threads' too) to use one. Imported, not required at run time, so
+// that the command's bundle holds it (sim/seedrandomAlea.d.ts types it).
+import alea from "seedrandom/lib/alea.js";
+import { InputError } from "./errors.js";
 
 /** A source of uniform draws in [0, 1). */
 export interface Rng {
