@@ -8,7 +8,7 @@
 "use strict";
 const { join } = require("node:path");
 const v8 = require("node:v8");
-const { loadWithCodeCache } = require("./codeCache.js");
+const { createCodeCache } = require("./codeCache.js");
 
 // A reader that stops early (`svcsim rules ... | head`) is not an error.
 process.stdout.on("error", (err) => {
@@ -24,8 +24,10 @@ process.stdout.on("error", (err) => {
 // It is set before the bundle is loaded: V8 refuses a code cache made under other flags.
 v8.setFlagsFromString("--max-inlined-bytecode-size-cumulative=1400");
 
-const cli = loadWithCodeCache(join(__dirname, "..", "dist", "bundle", "cli.cjs"));
-cli.exports.main(process.argv.slice(2)).then((status) => {
+// The command's bundle, and the vendor bundles it requires, through their code caches.
+const bundles = createCodeCache();
+const { main } = bundles.load(join(__dirname, "..", "dist", "bundle", "cli.cjs"));
+main(process.argv.slice(2)).then((status) => {
   process.exitCode = status;
-  cli.save();
+  bundles.save();
 });

@@ -12,14 +12,15 @@ function moduleSource(answer: number): string {
   return [
     `const { basename } = require("node:path");`,
     `const helper = require("./helper.cjs");`,
+    `const again = require("./helper.cjs");`,
     `function work(n) {\n  let acc = n;\n${body}\n  return acc;\n}`,
-    `module.exports = { answer: ${answer}, file: basename(__filename), dir: __dirname, helper, work };`,
+    `module.exports = { answer: ${answer}, file: basename(__filename), dir: __dirname, helper: helper.name, once: helper === again, work };`,
   ].join("\n");
 }
 
 function setUp(answer = 42): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), "svcsim-code-cache-"));
-  writeFileSync(join(dir, "helper.cjs"), "module.exports = 'helped';\n");
+  writeFileSync(join(dir, "helper.cjs"), "module.exports = { name: 'helped' };\n");
   const file = join(dir, "bundle.cjs");
   writeFileSync(file, moduleSource(answer));
   return { dir, file };
@@ -27,12 +28,14 @@ function setUp(answer = 42): { dir: string; file: string } {
 
 interface Loaded {
   status: string;
+  helperStatus: string;
+  once: boolean;
   answer: number;
   file: string;
   dir: string;
   helper: string;
   work: number | null;
-  saved: boolean;
+  saved: string[];
 }
 
 /**
@@ -42,11 +45,14 @@ interface Loaded {
  */
 function load(file: string, options: { cacheFile?: string; work?: boolean } = {}): Loaded {
   const script = [
-    `const { loadWithCodeCache } = require(${JSON.stringify(join(repoRoot, "bin", "codeCache.js"))});`,
-    `const l = loadWithCodeCache(${JSON.stringify(file)}${options.cacheFile ? `, ${JSON.stringify(options.cacheFile)}` : ""});`,
-    `const { answer, file, dir, helper } = l.exports;`,
-    `const work = ${options.work === false ? "null" : "l.exports.work(7)"};`,
-    `console.log(JSON.stringify({ status: l.status, answer, file, dir, helper, work, saved: l.save() }));`,
+    `const { createCodeCache } = require(${JSON.stringify(join(repoRoot, "bin", "codeCache.js"))});`,
+    `const cache = createCodeCache();`,
+    `const e = cache.load(${JSON.stringify(file)}${options.cacheFile ? `, ${JSON.stringify(options.cacheFile)}` : ""});`,
+    `const { answer, file, dir, helper, once } = e;`,
+    `const work = ${options.work === false ? "null" : "e.work(7)"};`,
+    `const status = cache.status(${JSON.stringify(file)});`,
+    `const helperStatus = cache.status(require("node:path").join(dir, "helper.cjs"));`,
+    `console.log(JSON.stringify({ status, helperStatus, answer, file, dir, helper, once, work, saved: cache.save() }));`,
   ].join("\n");
   const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -65,19 +71,22 @@ function dataOf(cacheFile: string): Buffer {
   return Buffer.from(cache.subarray(cache.indexOf(10) + 1));
 }
 
-describe("loadWithCodeCache (bin/codeCache.js)", () => {
-  it("runs the module as Node would, writes the cache after the run and loads from it next time", () => {
+describe("createCodeCache (bin/codeCache.js)", () => {
+  it("runs a bundle as Node would, writes the caches after the run and loads from them next time", () => {
     const { dir, file } = setUp();
+    const helperFile = join(dir, "helper.cjs");
     const first = load(file);
-    expect(first).toMatchObject({ status: "none", answer: 42, file: "bundle.cjs", dir, helper: "helped", saved: true });
+    expect(first).toMatchObject({ status: "none", helperStatus: "none", answer: 42, file: "bundle.cjs", dir, helper: "helped", once: true });
+    // The bundle it requires went through the cache too.
+    expect(first.saved.sort()).toEqual([`${file}.cache`, `${helperFile}.cache`]);
     const cache = readFileSync(`${file}.cache`);
     expect(cache.subarray(0, 20).toString()).toBe("svcsim code cache 2 ");
 
     const second = load(file);
-    expect(second).toMatchObject({ status: "accepted", answer: 42, helper: "helped", work: first.work, saved: false });
+    expect(second).toMatchObject({ status: "accepted", helperStatus: "accepted", answer: 42, helper: "helped", once: true, work: first.work, saved: [] });
     expect(readFileSync(`${file}.cache`).equals(cache)).toBe(true);
-    // Written through a temporary file, renamed into place: none is left.
-    expect(readdirSync(dir).sort()).toEqual(["bundle.cjs", "bundle.cjs.cache", "helper.cjs"]);
+    // Written through temporary files, renamed into place: none is left.
+    expect(readdirSync(dir).sort()).toEqual(["bundle.cjs", "bundle.cjs.cache", "helper.cjs", "helper.cjs.cache"]);
   });
 
   it("holds the functions the run compiled, not only what V8 compiles eagerly", () => {
@@ -93,7 +102,7 @@ describe("loadWithCodeCache (bin/codeCache.js)", () => {
     // The same length, another answer: V8 alone (which checks the source's length) would take
     // the old cache for it.
     writeFileSync(file, moduleSource(43));
-    expect(load(file)).toMatchObject({ status: "stale", answer: 43, saved: true });
+    expect(load(file)).toMatchObject({ status: "stale", helperStatus: "accepted", answer: 43, saved: [`${file}.cache`] });
     expect(load(file)).toMatchObject({ status: "accepted", answer: 43 });
   });
 
@@ -103,7 +112,7 @@ describe("loadWithCodeCache (bin/codeCache.js)", () => {
     const damaged = readFileSync(`${file}.cache`);
     damaged[damaged.length - 100] ^= 0x01;
     writeFileSync(`${file}.cache`, damaged);
-    expect(load(file)).toMatchObject({ status: "stale", work, saved: true });
+    expect(load(file)).toMatchObject({ status: "stale", work, saved: [`${file}.cache`] });
     expect(load(file)).toMatchObject({ status: "accepted", work });
   });
 
@@ -115,14 +124,14 @@ describe("loadWithCodeCache (bin/codeCache.js)", () => {
     const data = dataOf(`${file}.cache`);
     data[0] ^= 0xff;
     writeFileSync(`${file}.cache`, withData(`${file}.cache`, data));
-    expect(load(file)).toMatchObject({ status: "rejected", work, saved: true });
+    expect(load(file)).toMatchObject({ status: "rejected", work, saved: [`${file}.cache`] });
     expect(load(file)).toMatchObject({ status: "accepted", work });
   });
 
   it("is best-effort: a cache it cannot write is simply not written", () => {
     const { dir, file } = setUp();
-    expect(load(file, { cacheFile: join(dir, "missing", "bundle.cjs.cache") })).toMatchObject({ answer: 42, saved: false });
+    expect(load(file, { cacheFile: join(dir, "missing", "bundle.cjs.cache") })).toMatchObject({ answer: 42, saved: [join(dir, "helper.cjs.cache")] });
     expect(existsSync(join(dir, "missing"))).toBe(false);
-    expect(readdirSync(dir).sort()).toEqual(["bundle.cjs", "helper.cjs"]);
+    expect(readdirSync(dir).sort()).toEqual(["bundle.cjs", "helper.cjs", "helper.cjs.cache"]);
   });
 });
