@@ -8,7 +8,9 @@
  * Measures, on this machine, one after the other:
  * - whole process: `svcsim exp mm1 ... --replications 1 --out <fresh dir>` as a child process,
  *   wall time from spawn to exit (node start-up, module loading, the simulation, the CSV and
- *   whatever else the command does — today it also draws the study's charts), R times;
+ *   whatever else the command does), R times each with its two charts, with --no-charts, and
+ *   (where NODE_EXTRA_CA_CERTS is set) with --no-charts without that variable, alternating;
+ *   and a bare `node -e 0` both ways, for Node's own share;
  * - in process: simulateMmc() alone, R times in this process; the first run is the cold one
  *   (the JIT compiles as it goes), as in the command, the best is the warm one;
  * - SimPy: the anchor, S times (about 20 s each).
@@ -62,8 +64,29 @@ const LAMBDA = 0.9;
 const MU = 1;
 const SEED = 7;
 
+/**
+ * The environment of the whole-process runs: this one, or this one without NODE_EXTRA_CA_CERTS.
+ * With that variable set (this sandbox sets it for its TLS proxy), Node reads and parses the
+ * named certificate bundle before it runs any script: ~37 ms of every process here, svcsim or
+ * not (`node -e 0`: 60 ms against 23). A stock install has no such variable.
+ */
+type Env = "as is" | "stock";
+
+function envOf(env: Env): NodeJS.ProcessEnv {
+  if (env === "as is") return process.env;
+  const { NODE_EXTRA_CA_CERTS: _dropped, ...rest } = process.env;
+  return rest;
+}
+
+/** Seconds of wall time of a bare `node -e 0`. */
+function bareNode(env: Env): number {
+  const t0 = performance.now();
+  spawnSync(process.execPath, ["-e", "0"], { env: envOf(env) });
+  return (performance.now() - t0) / 1000;
+}
+
 /** Seconds of wall time of one whole `svcsim exp mm1` process. */
-function wholeProcess(customers: number, charts: boolean): number {
+function wholeProcess(customers: number, charts: boolean, env: Env = "as is"): number {
   const out = mkdtempSync(join(os.tmpdir(), "svcsim-mm1-"));
   try {
     const args = [
@@ -75,7 +98,7 @@ function wholeProcess(customers: number, charts: boolean): number {
       ...(charts ? [] : ["--no-charts"]),
     ];
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, args, { encoding: "utf8" });
+    const r = spawnSync(process.execPath, args, { encoding: "utf8", env: envOf(env) });
     const seconds = (performance.now() - t0) / 1000;
     if (r.status !== 0 || !existsSync(join(out, "mm1.csv"))) throw new Error(`svcsim exp mm1 failed (status ${r.status}): ${r.stderr}`);
     return seconds;
@@ -131,10 +154,30 @@ function main(): void {
   // In process first, while this process has run nothing else: its first run is cold.
   const inner = Array.from({ length: opts.runs }, () => inProcess(n));
   process.stdout.write(`  in process    ${inner.map((s) => s.toFixed(3)).join(" ")} s (load ${load()})\n`);
-  const whole = Array.from({ length: opts.runs }, () => wholeProcess(n, true));
-  process.stdout.write(`  whole process ${whole.map((s) => s.toFixed(3)).join(" ")} s (load ${load()})\n`);
-  const bare = Array.from({ length: opts.runs }, () => wholeProcess(n, false));
-  process.stdout.write(`  whole, --no-charts ${bare.map((s) => s.toFixed(3)).join(" ")} s (load ${load()})\n`);
+  // One run of each, not counted: the first command after a build may write the code caches.
+  wholeProcess(1000, true);
+  // The kinds of run alternate, so that the machine's drift falls on all alike.
+  const whole: number[] = [];
+  const bare: number[] = [];
+  const stock: number[] = [];
+  const nodeAsIs: number[] = [];
+  const nodeStock: number[] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    whole.push(wholeProcess(n, true));
+    bare.push(wholeProcess(n, false));
+    stock.push(wholeProcess(n, false, "stock"));
+    nodeAsIs.push(bareNode("as is"));
+    nodeStock.push(bareNode("stock"));
+  }
+  process.stdout.write(`  whole process ${whole.map((s) => s.toFixed(3)).join(" ")} s\n`);
+  process.stdout.write(`  whole, --no-charts ${bare.map((s) => s.toFixed(3)).join(" ")} s\n`);
+  const certs = process.env.NODE_EXTRA_CA_CERTS !== undefined;
+  if (certs) process.stdout.write(`  whole, --no-charts, without NODE_EXTRA_CA_CERTS ${stock.map((s) => s.toFixed(3)).join(" ")} s\n`);
+  process.stdout.write(
+    `  node -e 0: median ${(median(nodeAsIs) * 1000).toFixed(0)} ms` +
+      (certs ? `, ${(median(nodeStock) * 1000).toFixed(0)} ms without NODE_EXTRA_CA_CERTS (Node parses that file before any script)` : "") +
+      ` (load ${load()})\n`,
+  );
   const sim = Array.from({ length: opts.simpyRuns }, () => simpy(opts));
   process.stdout.write(`  SimPy         ${sim.map((r) => rate(r)).join(" ")} (load ${load()})\n\n`);
 
@@ -147,6 +190,7 @@ function main(): void {
   process.stdout.write(`  ${"SimPy (env.run only)".padEnd(30)} best ${rate(simBest)}, median ${rate(simMedian)}\n`);
   process.stdout.write(line("svcsim whole process, best", n / Math.min(...whole), n / median(whole)));
   process.stdout.write(line("svcsim whole, --no-charts, best", n / Math.min(...bare), n / median(bare)));
+  if (certs) process.stdout.write(line("  the same, stock environment", n / Math.min(...stock), n / median(stock)));
   process.stdout.write(line("svcsim in process, cold", n / inner[0]));
   process.stdout.write(line("svcsim in process, warm best", n / Math.min(...inner), n / median(inner)));
   process.stdout.write(`  (target: whole process ×50)\n`);

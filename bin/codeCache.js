@@ -24,6 +24,7 @@
  * The checks cost ~0.7 ms (loading zlib, two CRCs) of the ~15 ms the cache saves the command.
  */
 "use strict";
+const { isAscii } = require("node:buffer");
 const { readFileSync, renameSync, unlinkSync, writeFileSync } = require("node:fs");
 const { createRequire, Module } = require("node:module");
 const { dirname, resolve } = require("node:path");
@@ -64,7 +65,9 @@ function createCodeCache() {
     const known = loaded.get(file);
     if (known !== undefined) return known;
     const bytes = readFileSync(file);
-    const source = bytes.toString("utf8");
+    // The build writes ASCII (scripts/bundle.mjs): then the bytes are the text, and V8 holds it
+    // one byte a character. Any other file is read as UTF-8.
+    const source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
     const identity = `svcsim code cache 2 ${process.version} ${process.arch} ${crc32(bytes)}`;
 
     /** @type {CacheStatus} */

@@ -6,7 +6,10 @@ import { crc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "./cli.js";
 
-/** A CommonJS module with a function big enough that its bytecode is worth caching. */
+/**
+ * A CommonJS module with a function big enough that its bytecode is worth caching, and a string
+ * that is not ASCII (read as UTF-8; helper.cjs, ASCII, takes the other path).
+ */
 function moduleSource(answer: number): string {
   const body = Array.from({ length: 200 }, (_, i) => `  acc = (acc * 31 + ${i}) % 1000003;`).join("\n");
   return [
@@ -14,7 +17,7 @@ function moduleSource(answer: number): string {
     `const helper = require("./helper.cjs");`,
     `const again = require("./helper.cjs");`,
     `function work(n) {\n  let acc = n;\n${body}\n  return acc;\n}`,
-    `module.exports = { answer: ${answer}, file: basename(__filename), dir: __dirname, helper: helper.name, once: helper === again, work };`,
+    `module.exports = { answer: ${answer}, file: basename(__filename), dir: __dirname, helper: helper.name, once: helper === again, greek: "γ·µ", work };`,
   ].join("\n");
 }
 
@@ -30,6 +33,7 @@ interface Loaded {
   status: string;
   helperStatus: string;
   once: boolean;
+  greek: string;
   answer: number;
   file: string;
   dir: string;
@@ -48,11 +52,11 @@ function load(file: string, options: { cacheFile?: string; work?: boolean } = {}
     `const { createCodeCache } = require(${JSON.stringify(join(repoRoot, "bin", "codeCache.js"))});`,
     `const cache = createCodeCache();`,
     `const e = cache.load(${JSON.stringify(file)}${options.cacheFile ? `, ${JSON.stringify(options.cacheFile)}` : ""});`,
-    `const { answer, file, dir, helper, once } = e;`,
+    `const { answer, file, dir, helper, once, greek } = e;`,
     `const work = ${options.work === false ? "null" : "e.work(7)"};`,
     `const status = cache.status(${JSON.stringify(file)});`,
     `const helperStatus = cache.status(require("node:path").join(dir, "helper.cjs"));`,
-    `console.log(JSON.stringify({ status, helperStatus, answer, file, dir, helper, once, work, saved: cache.save() }));`,
+    `console.log(JSON.stringify({ status, helperStatus, answer, file, dir, helper, once, greek, work, saved: cache.save() }));`,
   ].join("\n");
   const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -76,14 +80,14 @@ describe("createCodeCache (bin/codeCache.js)", () => {
     const { dir, file } = setUp();
     const helperFile = join(dir, "helper.cjs");
     const first = load(file);
-    expect(first).toMatchObject({ status: "none", helperStatus: "none", answer: 42, file: "bundle.cjs", dir, helper: "helped", once: true });
+    expect(first).toMatchObject({ status: "none", helperStatus: "none", answer: 42, file: "bundle.cjs", dir, helper: "helped", once: true, greek: "γ·µ" });
     // The bundle it requires went through the cache too.
     expect(first.saved.sort()).toEqual([`${file}.cache`, `${helperFile}.cache`]);
     const cache = readFileSync(`${file}.cache`);
     expect(cache.subarray(0, 20).toString()).toBe("svcsim code cache 2 ");
 
     const second = load(file);
-    expect(second).toMatchObject({ status: "accepted", helperStatus: "accepted", answer: 42, helper: "helped", once: true, work: first.work, saved: [] });
+    expect(second).toMatchObject({ status: "accepted", helperStatus: "accepted", answer: 42, helper: "helped", once: true, greek: "γ·µ", work: first.work, saved: [] });
     expect(readFileSync(`${file}.cache`).equals(cache)).toBe(true);
     // Written through temporary files, renamed into place: none is left.
     expect(readdirSync(dir).sort()).toEqual(["bundle.cjs", "bundle.cjs.cache", "helper.cjs", "helper.cjs.cache"]);
