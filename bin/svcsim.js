@@ -26,7 +26,15 @@ v8.setFlagsFromString("--max-inlined-bytecode-size-cumulative=1400");
 
 // The command's bundle, and the vendor bundles it requires, through their code caches.
 const bundles = createCodeCache();
-const { main } = bundles.load(join(__dirname, "..", "dist", "bundle", "cli.cjs"));
+const bundle = join(__dirname, "..", "dist", "bundle", "cli.cjs");
+let main;
+try {
+  ({ main } = bundles.load(bundle));
+} catch (err) {
+  if (err.code !== "ENOENT" || err.path !== bundle) throw err;
+  process.stderr.write(`svcsim: ${bundle} is missing: build it with \`npm run build\` (npm install does)\n`);
+  process.exit(1);
+}
 main(process.argv.slice(2)).then((status) => {
   process.exitCode = status;
   bundles.save();

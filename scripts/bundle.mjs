@@ -6,7 +6,7 @@
  *   need are imported lazily in the sources; esbuild keeps them lazy (each module's body runs
  *   when first imported), so one file costs no more to run than a chunk per part, and it can be
  *   loaded from the code cache in one piece: no ES module loader resolving and translating
- *   twenty chunks, no parsing. Some 35 ms of a short command's 75 before (docs/PERFORMANCE.md).
+ *   twenty chunks, no parsing (a short command 68 → 55 ms, docs/PERFORMANCE.md).
  * - vendor/NAME.cjs: the large libraries only some commands use (zod and js-yaml for scenario
  *   files, vega and vega-lite for charts), each bundled alone and required when first needed.
  *   In cli.cjs they would cost every command their reading and the code cache's size (~10 ms
