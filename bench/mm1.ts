@@ -5,7 +5,7 @@
  *
  *   node dist/bench/mm1.js [--customers N] [--runs R] [--simpy-runs S] [--python PATH] [--anchor FILE]
  *
- * Measures, on this machine, one after the other:
+ * Measures, on this machine, in this order:
  * - whole process: `svcsim exp mm1 ... --replications 1 --out <fresh dir>` as a child process,
  *   wall time from spawn to exit (node start-up, module loading, the simulation, the CSV and
  *   whatever else the command does), R times each with its two charts, with --no-charts, and
@@ -13,13 +13,15 @@
  *   and a bare `node -e 0` both ways, for Node's own share;
  * - in process: simulateMmc() alone, R times in this process; the first run is the cold one
  *   (the JIT compiles as it goes), as in the command, the best is the warm one;
- * - SimPy: the anchor, S times (about 20 s each).
+ * - SimPy: the anchor, S times (about 15 s each), one after each round of whole-process runs,
+ *   and the ratio within each round (figures taken minutes apart at most).
  * and prints the best and the median of each, the ratios, and the load average before and
  * after (the machine is shared: compare figures taken at similar loads).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
+import v8 from "node:v8";
 import { join, resolve } from "node:path";
 import { packageRoot } from "../experiments/paths.js";
 import { simulateMmc } from "../experiments/mm1.js";
@@ -141,6 +143,9 @@ const rate = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M/s` : `
 const ratio = (x: number): string => `×${x.toFixed(1)}`;
 
 function main(): void {
+  // The in-process runs under the flag the command sets (bin/svcsim.js), before any model code
+  // is compiled.
+  v8.setFlagsFromString("--max-inlined-bytecode-size-cumulative=1400");
   const opts = parseOptions(process.argv.slice(2));
   if (!existsSync(opts.anchor)) throw new Error(`bench/mm1: no SimPy anchor at ${opts.anchor} (pass --anchor FILE)`);
   const n = opts.customers;
@@ -156,18 +161,29 @@ function main(): void {
   process.stdout.write(`  in process    ${inner.map((s) => s.toFixed(3)).join(" ")} s (load ${load()})\n`);
   // One run of each, not counted: the first command after a build may write the code caches.
   wholeProcess(1000, true);
-  // The kinds of run alternate, so that the machine's drift falls on all alike.
+  // Rounds of svcsim runs, each followed by a SimPy run: a ratio taken within a round compares
+  // figures measured minutes apart at most, whatever the machine's drift over the sitting.
+  // Within a round the kinds of run alternate, so that drift falls on all alike.
   const whole: number[] = [];
   const bare: number[] = [];
   const stock: number[] = [];
   const nodeAsIs: number[] = [];
   const nodeStock: number[] = [];
-  for (let i = 0; i < opts.runs; i++) {
-    whole.push(wholeProcess(n, true));
-    bare.push(wholeProcess(n, false));
-    stock.push(wholeProcess(n, false, "stock"));
-    nodeAsIs.push(bareNode("as is"));
-    nodeStock.push(bareNode("stock"));
+  const sim: number[] = [];
+  const rounds: { bare: number[]; simpy: number }[] = [];
+  const perRound = Math.ceil(opts.runs / opts.simpyRuns);
+  for (let r = 0; r < opts.simpyRuns; r++) {
+    const roundBare: number[] = [];
+    for (let i = 0; i < perRound && whole.length < opts.runs; i++) {
+      whole.push(wholeProcess(n, true));
+      roundBare.push(wholeProcess(n, false));
+      stock.push(wholeProcess(n, false, "stock"));
+      nodeAsIs.push(bareNode("as is"));
+      nodeStock.push(bareNode("stock"));
+    }
+    bare.push(...roundBare);
+    sim.push(simpy(opts));
+    rounds.push({ bare: roundBare, simpy: sim[sim.length - 1] });
   }
   process.stdout.write(`  whole process ${whole.map((s) => s.toFixed(3)).join(" ")} s\n`);
   process.stdout.write(`  whole, --no-charts ${bare.map((s) => s.toFixed(3)).join(" ")} s\n`);
@@ -178,8 +194,16 @@ function main(): void {
       (certs ? `, ${(median(nodeStock) * 1000).toFixed(0)} ms without NODE_EXTRA_CA_CERTS (Node parses that file before any script)` : "") +
       ` (load ${load()})\n`,
   );
-  const sim = Array.from({ length: opts.simpyRuns }, () => simpy(opts));
-  process.stdout.write(`  SimPy         ${sim.map((r) => rate(r)).join(" ")} (load ${load()})\n\n`);
+  process.stdout.write(`  SimPy         ${sim.map((r) => rate(r)).join(" ")} (load ${load()})\n`);
+  for (const [k, round] of rounds.entries()) {
+    const best = n / Math.min(...round.bare);
+    const med = n / median(round.bare);
+    process.stdout.write(
+      `  round ${k + 1}: --no-charts best ${rate(best)}, median ${rate(med)}; SimPy right after ${rate(round.simpy)}: ` +
+        `${ratio(best / round.simpy)} best, ${ratio(med / round.simpy)} median\n`,
+    );
+  }
+  process.stdout.write("\n");
 
   const simBest = Math.max(...sim);
   const simMedian = median(sim);
