@@ -25,7 +25,7 @@
  */
 "use strict";
 const { isAscii } = require("node:buffer");
-const { readFileSync, renameSync, unlinkSync, writeFileSync } = require("node:fs");
+const { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } = require("node:fs");
 const { createRequire, Module } = require("node:module");
 const { dirname, resolve } = require("node:path");
 const { Script } = require("node:vm");
@@ -146,16 +146,24 @@ function createCodeCache() {
  */
 function write(cacheFile, identity, script) {
   const temporary = `${cacheFile}.${process.pid}.tmp`;
+  let fd;
   try {
+    // Opened first: where the cache cannot be written (a read-only install), V8 is not asked to
+    // serialize it for nothing.
+    fd = openSync(temporary, "w");
     const data = script.createCachedData();
-    writeFileSync(temporary, Buffer.concat([Buffer.from(`${identity} ${crc32(data)}\n`, "latin1"), data]));
+    const bytes = Buffer.concat([Buffer.from(`${identity} ${crc32(data)}\n`, "latin1"), data]);
+    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    closeSync(fd);
+    fd = undefined;
     renameSync(temporary, cacheFile);
     return true;
   } catch {
+    if (fd !== undefined) closeSync(fd);
     try {
       unlinkSync(temporary);
     } catch {
-      // Never written.
+      // Never created.
     }
     return false;
   }
