@@ -39,7 +39,7 @@ const { crc32 } = require("node:zlib");
 
 /**
  * @typedef {object} Loaded
- * @property {any} exports
+ * @property {unknown} exports
  * @property {CacheStatus} status
  * @property {string} cacheFile
  * @property {string} identity the cache's first line but for the data's CRC
