@@ -130,6 +130,17 @@ describe("Simulation: cancel", () => {
     expect(sim.cancel(-1 as EventId)).toBe(false);
     expect(sim.cancel(1.5 as EventId)).toBe(false);
     expect(sim.cancel(123456789 as EventId)).toBe(false);
+    // Slots that exist but were never used, before and after the slots grow past 1024.
+    const h = sim.on(() => {});
+    const ids = Array.from({ length: 3000 }, (_, i) => sim.schedule(i, h));
+    expect(sim.cancel(3500 as EventId)).toBe(false); // generation 0, slot 3500
+    expect(sim.cancel((2 ** 24 + 3500) as EventId)).toBe(false); // generation 1, slot 3500
+    expect(sim.cancel(7 as EventId)).toBe(false); // generation 0 of a slot in use
+    expect(sim.pending).toBe(3000);
+    // Slots are taken lowest first: the first ids are generation 1 of slots 0, 1, 2, ...
+    expect(ids.slice(0, 3)).toEqual([2 ** 24, 2 ** 24 + 1, 2 ** 24 + 2]);
+    expect(ids[2999]).toBe(2 ** 24 + 2999);
+    expect(sim.cancel(ids[2999])).toBe(true);
   });
 
   it("cancels from inside a handler (a timeout cancelled by the response)", () => {

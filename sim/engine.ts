@@ -69,14 +69,21 @@ export class Simulation {
   private size = 0;
 
   /**
-   * [4·slot + ARG | STATE | SEQ | GEN], see SLOT_LIMIT's comment. A slot is read only once
-   * insert() has filled it, so new ones start as zeros (generation 0: the first id is 1·2^24).
+   * [4·slot + ARG | STATE | SEQ | GEN], see SLOT_LIMIT's comment. A slot never used is FREE, of
+   * generation 0 (the first id is 1·2^24).
    */
   private slots = new Float64Array(4 * INITIAL_CAPACITY);
   private slotPayload: unknown[] = new Array<unknown>(INITIAL_CAPACITY).fill(undefined);
+  /**
+   * The free slots, a stack: every slot starts on it, the lowest on top, and a slot is pushed
+   * back when its event fires or is dropped. So insert() takes a slot from one place always —
+   * a never-used slot from a branch of its own would be a branch V8 has no type feedback for
+   * (the first few inserts run before V8 collects any), and the first insert of a new
+   * Simulation would throw away the optimized code of insert() and of every handler it was
+   * inlined into.
+   */
   private freeSlots = new Int32Array(INITIAL_CAPACITY);
   private freeCount = 0;
-  private slotsUsed = 0;
 
   /** Events ever scheduled; the next one's sequence number. */
   private scheduled = 0;
@@ -84,6 +91,10 @@ export class Simulation {
   private cancelledTotal = 0;
   private running = false;
   private stopRequested = false;
+
+  constructor() {
+    this.addFreeSlots(0, INITIAL_CAPACITY);
+  }
 
   /** The current simulated time. */
   get now(): Nanos {
@@ -129,7 +140,7 @@ export class Simulation {
   cancel(id: EventId): boolean {
     if (!(id >= 0) || !Number.isInteger(id)) return false;
     const slot = id % SLOT_LIMIT;
-    if (slot >= this.slotsUsed) return false;
+    if (slot >= this.freeSlots.length) return false;
     const gen = (id - slot) / SLOT_LIMIT;
     const b = 4 * slot;
     if (this.slots[b + GEN] !== gen || this.slots[b + STATE] < 0) return false;
@@ -153,31 +164,42 @@ export class Simulation {
     }
     this.running = true;
     this.stopRequested = false;
-    const handlers = this.handlers;
     try {
-      while (this.size > 0 && this.times[0] <= until) {
-        const time = this.times[0];
-        const slot = this.popTop();
-        const slots = this.slots;
-        const b = 4 * slot;
-        const state = slots[b + 1]; // STATE
-        slots[b + 1] = -1; // FREE
-        this.freeSlots[this.freeCount++] = slot;
-        if (state === -2) {
-          // CANCELLED
-          this.cancelledInQueue--;
-          continue;
-        }
-        this._now = time;
-        // The handler may schedule, and reuse this slot at once: read what it needs first.
-        if ((state & 1) === 0) handlers[state >> 1](slots[b], undefined);
-        else handlers[state >> 1](slots[b], this.takePayload(slot));
-        if (this.stopRequested) return;
-      }
-      if (until !== Infinity && until > this._now) this._now = until;
+      this.fire(until);
+      if (!this.stopRequested && until !== Infinity && until > this._now) this._now = until;
     } finally {
       this.running = false;
       this.stopRequested = false;
+    }
+  }
+
+  /**
+   * run()'s loop: fires events in order until the queue is empty, the next event is later than
+   * `until`, or a handler called stop(). A method of its own, so that nothing follows the loop
+   * in it: V8 optimizes a long run() while it is in the loop (on-stack replacement), and code
+   * after the loop would have run too rarely to carry type feedback — optimized code leaving the
+   * loop would deoptimize at it, and be thrown away, at the end of every run.
+   */
+  private fire(until: Nanos): void {
+    const handlers = this.handlers;
+    while (this.size > 0 && this.times[0] <= until) {
+      const time = this.times[0];
+      const slot = this.popTop();
+      const slots = this.slots;
+      const b = 4 * slot;
+      const state = slots[b + 1]; // STATE
+      slots[b + 1] = -1; // FREE
+      this.freeSlots[this.freeCount++] = slot;
+      if (state === -2) {
+        // CANCELLED
+        this.cancelledInQueue--;
+        continue;
+      }
+      this._now = time;
+      // The handler may schedule, and reuse this slot at once: read what it needs first.
+      if ((state & 1) === 0) handlers[state >> 1](slots[b], undefined);
+      else handlers[state >> 1](slots[b], this.takePayload(slot));
+      if (this.stopRequested) return;
     }
   }
 
@@ -229,7 +251,8 @@ export class Simulation {
 
   private insert(time: number, handler: number, arg: number, payload: unknown): EventId {
     if (this.handlers[handler] === undefined) throw unknownHandler(handler);
-    const slot = this.freeCount > 0 ? this.freeSlots[--this.freeCount] : this.newSlot();
+    if (this.freeCount === 0) this.growSlots();
+    const slot = this.freeSlots[--this.freeCount];
     const slots = this.slots;
     const b = 4 * slot;
     const gen = (slots[b + 3] + 1) & 0x1fffffff; // GEN, wrapping at 2^29
@@ -310,14 +333,6 @@ export class Simulation {
     return payload;
   }
 
-  /** A never-used slot, growing the slot arrays if they are full. */
-  private newSlot(): number {
-    const slot = this.slotsUsed;
-    if (slot === this.freeSlots.length) this.growSlots();
-    this.slotsUsed = slot + 1;
-    return slot;
-  }
-
   /** Doubles the slots, and the queue with them (it holds at most one entry per slot). */
   private growSlots(): void {
     const old = this.freeSlots.length;
@@ -338,6 +353,15 @@ export class Simulation {
     this.times = times;
     this.heapSlots = heapSlots;
     for (let i = old; i < cap; i++) this.slotPayload.push(undefined);
+    this.addFreeSlots(old, cap); // all the old ones are in use: the stack is empty
+  }
+
+  /** Marks slots [from, to) FREE and puts them on the free stack, the lowest on top. */
+  private addFreeSlots(from: number, to: number): void {
+    for (let slot = to - 1; slot >= from; slot--) {
+      this.slots[4 * slot + STATE] = FREE;
+      this.freeSlots[this.freeCount++] = slot;
+    }
   }
 
   /** Drops the cancelled entries and rebuilds the heap in O(n); FIFO order is unchanged. */
