@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot } from "./cli.js";
 
 /**
@@ -21,8 +21,14 @@ function moduleSource(answer: number): string {
   ].join("\n");
 }
 
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function setUp(answer = 42): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), "svcsim-code-cache-"));
+  dirs.push(dir);
   writeFileSync(join(dir, "helper.cjs"), "module.exports = { name: 'helped' };\n");
   const file = join(dir, "bundle.cjs");
   writeFileSync(file, moduleSource(answer));
