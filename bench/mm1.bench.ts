@@ -9,13 +9,9 @@
  * cold, is bench/mm1.ts (`npm run bench:mm1`).
  */
 import Benchmark from "benchmark";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import { join, resolve } from "node:path";
 import { simulateMmc, type MmcParams } from "../experiments/mm1.js";
-import { packageRoot } from "../experiments/paths.js";
 import { RandomStreams } from "../sim/random.js";
+import { mm1Process } from "./mm1Process.js";
 
 const CUSTOMERS = 200_000;
 /** Seconds per benchmark: enough for a stable figure without hogging a shared machine. */
@@ -44,21 +40,10 @@ function inProcessSuite(): Benchmark.Suite {
 
 function wholeProcessSuite(): Benchmark.Suite {
   const suite = new Benchmark.Suite(`mm1 end to end, whole process: svcsim exp mm1 --no-charts, ${CUSTOMERS.toLocaleString("en-US")} customers an op`);
-  const bin = resolve(packageRoot, "bin", "svcsim.js");
-  const args = ["exp", "mm1", "--set", "lambda=0.9", "--set", "mu=1", "--set", "servers=1", "--set", `customers=${CUSTOMERS}`];
-  suite.add(
-    "svcsim exp mm1 (M/M/1, λ = 0.9, μ = 1), one replication",
-    () => {
-      const out = mkdtempSync(join(os.tmpdir(), "svcsim-mm1-bench-"));
-      try {
-        const r = spawnSync(process.execPath, [bin, ...args, "--set", "warmup=0", "--replications", "1", "--seed", "7", "--out", out, "--no-charts"], { encoding: "utf8" });
-        if (r.status !== 0 || !existsSync(join(out, "mm1.csv"))) throw new Error(`svcsim exp mm1 failed (status ${r.status}): ${r.stderr}`);
-      } finally {
-        rmSync(out, { recursive: true, force: true });
-      }
-    },
-    { maxTime: MAX_TIME * 2, minSamples: 10 },
-  );
+  suite.add("svcsim exp mm1 (M/M/1, λ = 0.9, μ = 1), one replication", () => mm1Process(CUSTOMERS, { charts: false }), {
+    maxTime: MAX_TIME * 2,
+    minSamples: 10,
+  });
   return suite;
 }
 

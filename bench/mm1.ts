@@ -19,13 +19,15 @@
  * after (the machine is shared: compare figures taken at similar loads).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import v8 from "node:v8";
 import { join, resolve } from "node:path";
 import { packageRoot } from "../experiments/paths.js";
 import { simulateMmc } from "../experiments/mm1.js";
 import { RandomStreams } from "../sim/random.js";
+import { type Env, envOf, LAMBDA, mm1Process, MU, SEED } from "./mm1Process.js";
 
 interface Options {
   customers: number;
@@ -62,51 +64,11 @@ function positiveInteger(flag: string, text: string): number {
   return n;
 }
 
-const LAMBDA = 0.9;
-const MU = 1;
-const SEED = 7;
-
-/**
- * The environment of the whole-process runs: this one, or this one without NODE_EXTRA_CA_CERTS.
- * With that variable set (this sandbox sets it for its TLS proxy), Node reads and parses the
- * named certificate bundle before it runs any script: ~37 ms of every process here, svcsim or
- * not (`node -e 0`: 60 ms against 23). A stock install has no such variable.
- */
-type Env = "as is" | "stock";
-
-function envOf(env: Env): NodeJS.ProcessEnv {
-  if (env === "as is") return process.env;
-  const { NODE_EXTRA_CA_CERTS: _dropped, ...rest } = process.env;
-  return rest;
-}
-
 /** Seconds of wall time of a bare `node -e 0`. */
 function bareNode(env: Env): number {
   const t0 = performance.now();
   spawnSync(process.execPath, ["-e", "0"], { env: envOf(env) });
   return (performance.now() - t0) / 1000;
-}
-
-/** Seconds of wall time of one whole `svcsim exp mm1` process. */
-function wholeProcess(customers: number, charts: boolean, env: Env = "as is"): number {
-  const out = mkdtempSync(join(os.tmpdir(), "svcsim-mm1-"));
-  try {
-    const args = [
-      resolve(packageRoot, "bin", "svcsim.js"),
-      "exp",
-      "mm1",
-      ...["--set", `lambda=${LAMBDA}`, "--set", `mu=${MU}`, "--set", "servers=1"],
-      ...["--set", `customers=${customers}`, "--set", "warmup=0", "--replications", "1", "--seed", String(SEED), "--out", out],
-      ...(charts ? [] : ["--no-charts"]),
-    ];
-    const t0 = performance.now();
-    const r = spawnSync(process.execPath, args, { encoding: "utf8", env: envOf(env) });
-    const seconds = (performance.now() - t0) / 1000;
-    if (r.status !== 0 || !existsSync(join(out, "mm1.csv"))) throw new Error(`svcsim exp mm1 failed (status ${r.status}): ${r.stderr}`);
-    return seconds;
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
 }
 
 /** Seconds of simulateMmc() alone, as the runner calls it for replication 0. */
@@ -143,9 +105,9 @@ const rate = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M/s` : `
 const ratio = (x: number): string => `×${x.toFixed(1)}`;
 
 function main(): void {
-  // The in-process runs under the flag the command sets (bin/svcsim.js), before any model code
-  // is compiled.
-  v8.setFlagsFromString("--max-inlined-bytecode-size-cumulative=1400");
+  // The in-process runs under the flags the command sets, before any model code is compiled.
+  const { COMMAND_V8_FLAGS } = createRequire(import.meta.url)(join(packageRoot, "bin", "v8Flags.js")) as { COMMAND_V8_FLAGS: string };
+  v8.setFlagsFromString(COMMAND_V8_FLAGS);
   const opts = parseOptions(process.argv.slice(2));
   if (!existsSync(opts.anchor)) throw new Error(`bench/mm1: no SimPy anchor at ${opts.anchor} (pass --anchor FILE)`);
   const n = opts.customers;
@@ -160,7 +122,7 @@ function main(): void {
   const inner = Array.from({ length: opts.runs }, () => inProcess(n));
   process.stdout.write(`  in process    ${inner.map((s) => s.toFixed(3)).join(" ")} s (load ${load()})\n`);
   // One run of each, not counted: the first command after a build may write the code caches.
-  wholeProcess(1000, true);
+  mm1Process(1000, { charts: true });
   // Rounds of svcsim runs, each followed by a SimPy run: a ratio taken within a round compares
   // figures measured minutes apart at most, whatever the machine's drift over the sitting.
   // Within a round the kinds of run alternate, so that drift falls on all alike.
@@ -175,9 +137,9 @@ function main(): void {
   for (let r = 0; r < opts.simpyRuns; r++) {
     const roundBare: number[] = [];
     for (let i = 0; i < perRound && whole.length < opts.runs; i++) {
-      whole.push(wholeProcess(n, true));
-      roundBare.push(wholeProcess(n, false));
-      stock.push(wholeProcess(n, false, "stock"));
+      whole.push(mm1Process(n, { charts: true }));
+      roundBare.push(mm1Process(n, { charts: false }));
+      stock.push(mm1Process(n, { charts: false, env: "stock" }));
       nodeAsIs.push(bareNode("as is"));
       nodeStock.push(bareNode("stock"));
     }

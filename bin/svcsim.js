@@ -9,6 +9,7 @@
 const { join } = require("node:path");
 const v8 = require("node:v8");
 const { createCodeCache } = require("./codeCache.js");
+const { COMMAND_V8_FLAGS } = require("./v8Flags.js");
 
 // A reader that stops early (`svcsim rules ... | head`) is not an error.
 process.stdout.on("error", (err) => {
@@ -20,9 +21,9 @@ process.stdout.on("error", (err) => {
 // --max-semi-space-size set now would not reach this thread's heap (measured: `svcsim rules`
 // on 10k Services scavenges 46 times with or without it), and the worker threads of a pool,
 // created later, showed no gain from it.
-// A larger inlining budget lets V8 inline the event engine into model handlers (6-8 % on mm1).
-// It is set before the bundle is loaded: V8 refuses a code cache made under other flags.
-v8.setFlagsFromString("--max-inlined-bytecode-size-cumulative=1400");
+// The flags (bin/v8Flags.js) are set before the bundle is loaded: V8 refuses a code cache made
+// under other flags.
+v8.setFlagsFromString(COMMAND_V8_FLAGS);
 
 // The command's bundle, and the vendor bundles it requires, through their code caches.
 const bundles = createCodeCache();
